@@ -1,0 +1,26 @@
+import type { Clock, HeartbeatStore, StorageProbe } from "./ports.js";
+
+export interface HealthReport {
+  status: "ok" | "degraded" | "unavailable";
+  storage: { tables: boolean; queues: boolean };
+  components: { component: string; lastBeat: string; ageSeconds: number; stale: boolean; details?: string }[];
+  stale: string[];
+}
+
+/** A component is stale when it missed two expected beats (one late beat is jitter, two is an outage). */
+const STALE_FACTOR = 2;
+
+/** Storage reachability and component heartbeats, for `GET /api/health`. */
+export async function getHealth(deps: { probe: StorageProbe; heartbeats: HeartbeatStore; clock: Clock }): Promise<HealthReport> {
+  const storage = await deps.probe.probe();
+  if (!storage.tables) return { status: "unavailable", storage, components: [], stale: [] };
+  const now = deps.clock.now().getTime();
+  const components = (await deps.heartbeats.list()).map((h) => {
+    const ageSeconds = Math.max(0, Math.round((now - Date.parse(h.at)) / 1000));
+    const stale = h.expectedEverySeconds > 0 && ageSeconds > h.expectedEverySeconds * STALE_FACTOR;
+    return { component: h.component, lastBeat: h.at, ageSeconds, stale, ...(h.details ? { details: h.details } : {}) };
+  });
+  const stale = components.filter((c) => c.stale).map((c) => c.component);
+  const status = storage.queues && stale.length === 0 ? "ok" : "degraded";
+  return { status, storage, components, stale };
+}

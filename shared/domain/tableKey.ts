@@ -1,0 +1,28 @@
+import { createHash } from "node:crypto";
+
+/**
+ * Table Storage keys may not contain `/ \ # ?` or control characters (U+0000–U+001F, U+007F–U+009F), and are at
+ * most 1 KiB. Tracking ids and free-text ids can contain all of these, so every key is built here and nowhere else.
+ * Escaping is percent-encoding of the forbidden characters plus `%` itself and `~` (our component separator), so it
+ * is reversible and two different ids never share a key. Over-long ids keep a readable prefix and a hash.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what Table Storage forbids
+const FORBIDDEN = /[/\\#?%~\u0000-\u001f\u007f-\u009f]/gu;
+const MAX_KEY_CHARS = 480;
+
+export function escapeKey(value: string): string {
+  const escaped = value.replace(FORBIDDEN, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+  if (escaped.length <= MAX_KEY_CHARS) return escaped;
+  const hash = createHash("sha256").update(value).digest("hex").slice(0, 32);
+  return `${escaped.slice(0, MAX_KEY_CHARS - 36)}%%h${hash}`;
+}
+
+/** Reverses `escapeKey` for keys that were not shortened. */
+export function unescapeKey(key: string): string {
+  return key.replace(/%([0-9A-F]{2})/gu, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Joins already meaningful parts into one key, escaping each (so `a~b` + `c` ≠ `a` + `b~c`). */
+export function compositeKey(...parts: string[]): string {
+  return parts.map(escapeKey).join("~");
+}
