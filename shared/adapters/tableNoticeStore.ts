@@ -1,5 +1,7 @@
 import { odata, type TableEntityResult } from "@azure/data-tables";
-import type { NoticeRecord, NoticeState, NoticeStore, StoredRevision } from "../app/ports.js";
+import { z } from "zod";
+import type { NoticeOutcome, NoticeRecord, NoticeState, NoticeStore, StoredRevision } from "../app/ports.js";
+import { AssessmentSchema } from "../domain/assessNotice.js";
 import { NoticeSchema, type Notice, type NoticeSource } from "../domain/notice.js";
 import { compositeKey, escapeKey } from "../domain/tableKey.js";
 import { decodeDocument, encodeDocument } from "./entityCodec.js";
@@ -8,6 +10,13 @@ import type { StorageAccount } from "./storageAccount.js";
 import { LazyTable, TABLES } from "./tables.js";
 
 type Entity = Record<string, unknown>;
+
+const NoticeOutcomeSchema = z.object({
+  relevant: z.boolean(),
+  unmatched: z.boolean(),
+  assessment: AssessmentSchema,
+  tenants: z.array(z.string()),
+});
 
 /** Orders revisions: later publication wins; equal times fall back to the revision key so the order is total. */
 function isNewer(a: Notice, b: Notice): boolean {
@@ -128,11 +137,24 @@ export class TableNoticeStore implements NoticeStore {
     }
   }
 
-  async markProcessed(source: NoticeSource, id: string, etag: string, at: Date): Promise<boolean> {
+  async markProcessed(source: NoticeSource, id: string, etag: string, at: Date, outcome: NoticeOutcome, contributionKeys: string[]): Promise<boolean> {
     return guardStorage("mark notice processed", async () => {
       try {
         await this.notices.run((t) =>
-          t.updateEntity({ partitionKey: source, rowKey: escapeKey(id), state: "processed", processedAt: at.toISOString() }, "Merge", { etag }),
+          t.updateEntity(
+            {
+              partitionKey: source,
+              rowKey: escapeKey(id),
+              state: "processed",
+              processedAt: at.toISOString(),
+              relevant: outcome.relevant,
+              unmatched: outcome.unmatched,
+              contributionKeys: JSON.stringify(contributionKeys),
+              ...encodeDocument("outcome", JSON.stringify(outcome)),
+            },
+            "Merge",
+            { etag },
+          ),
         );
         return true;
       } catch (error) {
@@ -140,6 +162,30 @@ export class TableNoticeStore implements NoticeStore {
         throw error;
       }
     });
+  }
+
+  async reserveContributionKeys(source: NoticeSource, id: string, etag: string, keys: string[]): Promise<string | undefined> {
+    return guardStorage("reserve contribution keys", async () => {
+      try {
+        const result = await this.notices.run((t) =>
+          t.updateEntity({ partitionKey: source, rowKey: escapeKey(id), contributionKeys: JSON.stringify(keys) }, "Merge", { etag }),
+        );
+        return result.etag;
+      } catch (error) {
+        if (isStatus(error, 412)) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  async *listNotices(filter: { unmatched?: boolean }): AsyncIterable<NoticeRecord> {
+    await guardStorage("open notices", () => this.notices.run(() => Promise.resolve()));
+    const pages = this.notices.client
+      .listEntities<Entity>({ queryOptions: filter.unmatched === undefined ? {} : { filter: odata`unmatched eq ${filter.unmatched}` } })
+      .byPage({ maxPageSize: 200 });
+    for await (const page of guardIterable("list notices", pages)) {
+      for (const entity of page) yield toRecord(entity);
+    }
   }
 
   async *listPending(before: Date): AsyncIterable<NoticeRecord> {
@@ -164,11 +210,15 @@ export class TableNoticeStore implements NoticeStore {
 
 function toRecord(entity: TableEntityResult<Entity>): NoticeRecord {
   const state = entity.state === "processed" ? "processed" : "pending";
+  const outcome = decodeDocument("outcome", entity);
+  const keys: unknown = typeof entity.contributionKeys === "string" ? JSON.parse(entity.contributionKeys) : [];
   return {
     latest: readNotice(entity, "latest"),
     state,
     updatedAt: String(entity.updatedAt),
     etag: entity.etag,
+    contributionKeys: z.array(z.string()).parse(keys),
+    ...(outcome === undefined ? {} : { outcome: NoticeOutcomeSchema.parse(JSON.parse(outcome)) }),
     ...(typeof entity.processedAt === "string" ? { processedAt: entity.processedAt } : {}),
   };
 }

@@ -6,6 +6,8 @@ export const TABLES = {
   notices: "Notices",
   noticeRevisions: "NoticeRevisions",
   cursors: "Cursors",
+  tenants: "Tenants",
+  subscriptions: "Subscriptions",
 } as const;
 
 /**

@@ -1,3 +1,4 @@
+import type { Assessment } from "../domain/assessNotice.js";
 import type { Notice, NoticeSource } from "../domain/notice.js";
 
 /** Structured logging with fields (tenant, notice, window, control). Implementations redact secrets. */
@@ -17,12 +18,26 @@ export const systemClock: Clock = { now: () => new Date() };
 /** Processing state of a notice: `pending` until every stored revision has been processed. */
 export type NoticeState = "pending" | "processed";
 
+/** What processing made of a notice (kept on the Notices row; shown by the API). */
+export interface NoticeOutcome {
+  relevant: boolean;
+  /** Relevant, but no tenant matched: visible as unmatched. */
+  unmatched: boolean;
+  /** The assessment of the latest revision. */
+  assessment: Assessment;
+  /** Tenants whose windows this notice contributes to. */
+  tenants: string[];
+}
+
 export interface NoticeRecord {
   /** The latest revision by publication time (ties broken by revision key). */
   latest: Notice;
   state: NoticeState;
   updatedAt: string;
   processedAt?: string;
+  outcome?: NoticeOutcome;
+  /** `tenant~source` keys of the window contributions this notice may have written (cleaned up on reprocessing). */
+  contributionKeys: string[];
   /** Opaque concurrency token for conditional updates. */
   etag: string;
 }
@@ -44,7 +59,14 @@ export interface NoticeStore {
   getRevision(source: NoticeSource, id: string, revision: string): Promise<StoredRevision | undefined>;
   listRevisions(source: NoticeSource, id: string): AsyncIterable<StoredRevision>;
   /** Marks the notice processed if it has not changed since `etag`; false when it changed (more work arrived). */
-  markProcessed(source: NoticeSource, id: string, etag: string, at: Date): Promise<boolean>;
+  markProcessed(source: NoticeSource, id: string, etag: string, at: Date, outcome: NoticeOutcome, contributionKeys: string[]): Promise<boolean>;
+  /**
+   * Records, before they are written, every contribution key processing is about to write, so a later run can clean
+   * them up. Returns the new ETag, or undefined when the notice changed since `etag`.
+   */
+  reserveContributionKeys(source: NoticeSource, id: string, etag: string, keys: string[]): Promise<string | undefined>;
+  /** Notices by filter, for the API. */
+  listNotices(filter: { unmatched?: boolean }): AsyncIterable<NoticeRecord>;
   /** Notices still pending and last updated before `before`. */
   listPending(before: Date): AsyncIterable<NoticeRecord>;
 }
@@ -73,4 +95,14 @@ export interface HeartbeatStore {
 /** Cheap probes of the storage services, for /api/health. */
 export interface StorageProbe {
   probe(): Promise<{ tables: boolean; queues: boolean }>;
+}
+
+/** The tenant registry (Tenants table, PK `tenant`; Subscriptions index table, PK `subscription`). */
+export interface TenantStore {
+  get(tenantId: string): Promise<import("../domain/tenant.js").TenantProfile | undefined>;
+  list(): AsyncIterable<import("../domain/tenant.js").TenantProfile>;
+  /** Writes profiles (all already validated); subscription index rows follow; a subscription moving to another tenant is re-pointed, and index rows of subscriptions a tenant no longer has are removed. */
+  putMany(profiles: import("../domain/tenant.js").TenantProfile[], at: Date): Promise<void>;
+  /** Tenant ids owning these subscription ids (lower-case), for matching Azure Monitor notices. */
+  tenantsForSubscriptions(subscriptionIds: string[]): Promise<Map<string, string>>;
 }

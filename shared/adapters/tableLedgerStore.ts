@@ -1,0 +1,190 @@
+import { odata, type TableTransaction } from "@azure/data-tables";
+import { z } from "zod";
+import type { ControlPlanner, ControlType, LedgerStore } from "../app/ledgerPorts.js";
+import type { WorkQueue } from "../app/ports.js";
+import { WINDOW_STATUSES, type BlindWindow, type Contribution, type WindowStatus } from "../domain/blindWindow.js";
+import { LogSourceIdSchema, type LogSourceId } from "../domain/logSource.js";
+import { compositeKey, escapeKey } from "../domain/tableKey.js";
+import { decodeDocument, encodeDocument } from "./entityCodec.js";
+import type { StorageAccount } from "./storageAccount.js";
+import { guardStorage, isStatus } from "./storageErrors.js";
+import { LazyTable } from "./tables.js";
+
+export const LEDGER_TABLES = {
+  contributions: "WindowContributions",
+  windows: "Windows",
+  controls: "Controls",
+} as const;
+
+type Entity = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+const HistorySchema = z.array(z.object({ noticeKey: z.string(), revision: z.string(), publishedAt: z.string(), start: z.string(), end: z.string().nullable() }));
+const ContributionSchema = z.object({
+  noticeKey: z.string(),
+  effect: z.enum(["loss", "delay"]),
+  start: z.string(),
+  end: z.string().nullable(),
+  confirmed: z.boolean(),
+  history: HistorySchema,
+});
+const BlindWindowSchema = z.object({
+  tenantId: z.string(),
+  source: LogSourceIdSchema,
+  windowId: z.string(),
+  start: z.string(),
+  end: z.string().nullable(),
+  effect: z.enum(["loss", "delay"]),
+  status: z.enum(WINDOW_STATUSES),
+  notices: z.array(z.string()),
+  reviewDeadline: z.string(),
+  history: HistorySchema,
+});
+
+/** Upserts and deletes in transactions of at most 100 actions (one partition per transaction, as Table Storage requires). */
+async function submitInBatches(table: LazyTable, actions: TableTransaction["actions"]): Promise<void> {
+  for (let i = 0; i < actions.length; i += 100) {
+    const chunk = actions.slice(i, i + 100);
+    await table.run((t) => t.submitTransaction(chunk));
+  }
+}
+
+/** The blind-window ledger in Table Storage: WindowContributions (PK tenant, RK source~notice) and Windows (PK tenant, RK source~window). */
+export class TableLedgerStore implements LedgerStore {
+  private readonly contributions: LazyTable;
+  private readonly windows: LazyTable;
+
+  constructor(account: StorageAccount) {
+    this.contributions = new LazyTable(account.table(LEDGER_TABLES.contributions));
+    this.windows = new LazyTable(account.table(LEDGER_TABLES.windows));
+  }
+
+  async putContribution(tenantId: string, source: LogSourceId, c: Contribution): Promise<void> {
+    const entity: Entity = {
+      partitionKey: escapeKey(tenantId),
+      rowKey: compositeKey(source, c.noticeKey),
+      source,
+      noticeKey: c.noticeKey,
+      start: c.start,
+      end: c.end ?? "",
+      ...encodeDocument("doc", JSON.stringify(c)),
+    };
+    await guardStorage("write window contribution", () => this.contributions.run((t) => t.upsertEntity(entity, "Replace")));
+  }
+
+  async deleteContribution(tenantId: string, source: LogSourceId, noticeKey: string): Promise<void> {
+    await guardStorage("delete window contribution", async () => {
+      try {
+        await this.contributions.run((t) => t.deleteEntity(escapeKey(tenantId), compositeKey(source, noticeKey)));
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    });
+  }
+
+  async listContributions(tenantId: string, source: LogSourceId): Promise<Contribution[]> {
+    return guardStorage("list window contributions", () =>
+      this.contributions.run(async (t) => {
+        const out: Contribution[] = [];
+        const pk = escapeKey(tenantId);
+        const filter = odata`PartitionKey eq ${pk} and source eq ${source}`;
+        for await (const e of t.listEntities({ queryOptions: { filter } })) {
+          out.push(ContributionSchema.parse(JSON.parse(decodeDocument("doc", e) ?? "null")));
+        }
+        return out;
+      }),
+    );
+  }
+
+  async replaceWindows(tenantId: string, source: LogSourceId, windows: readonly BlindWindow[]): Promise<void> {
+    const pk = escapeKey(tenantId);
+    await guardStorage("write windows", async () => {
+      const existing = await this.windows.run(async (t) => {
+        const keys: string[] = [];
+        const filter = odata`PartitionKey eq ${pk} and source eq ${source}`;
+        for await (const e of t.listEntities({ queryOptions: { filter, select: ["RowKey"] } })) keys.push(String(e.rowKey));
+        return keys;
+      });
+      const wanted = new Map(windows.map((w) => [compositeKey(source, w.windowId), w]));
+      const actions: TableTransaction["actions"] = [];
+      for (const [rowKey, w] of wanted) {
+        actions.push(["upsert", {
+          partitionKey: pk,
+          rowKey,
+          source,
+          windowId: w.windowId,
+          status: w.status,
+          start: w.start,
+          end: w.end ?? "",
+          effect: w.effect,
+          reviewDeadline: w.reviewDeadline,
+          notices: w.notices.join(" "),
+          ...encodeDocument("doc", JSON.stringify(w)),
+        }, "Replace"]);
+      }
+      for (const rowKey of existing) if (!wanted.has(rowKey)) actions.push(["delete", { partitionKey: pk, rowKey }]);
+      await submitInBatches(this.windows, actions);
+    });
+  }
+
+  async *listWindows(filter: { tenantId?: string; status?: WindowStatus }): AsyncIterable<BlindWindow> {
+    const clauses: string[] = [];
+    if (filter.tenantId !== undefined) clauses.push(odata`PartitionKey eq ${escapeKey(filter.tenantId)}`);
+    if (filter.status !== undefined) clauses.push(odata`status eq ${filter.status}`);
+    await guardStorage("open windows", () => this.windows.run(() => Promise.resolve()));
+    const pages = this.windows.client
+      .listEntities({ queryOptions: clauses.length > 0 ? { filter: clauses.join(" and ") } : {} })
+      .byPage({ maxPageSize: 500 });
+    const iterator = pages[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await guardStorage("list windows", () => iterator.next());
+      if (next.done) return;
+      for (const e of next.value) yield BlindWindowSchema.parse(JSON.parse(decodeDocument("doc", e) ?? "null"));
+    }
+  }
+}
+
+export interface ControlMessage {
+  v: 1;
+  kind: "control";
+  tenantId: string;
+  windowId: string;
+  control: ControlType;
+}
+
+/** Controls rows (PK tenant, RK window~control) and their messages on the `controls` queue. */
+export class TableControlPlanner implements ControlPlanner {
+  private readonly controls: LazyTable;
+  constructor(account: StorageAccount, private readonly queue: WorkQueue) {
+    this.controls = new LazyTable(account.table(LEDGER_TABLES.controls));
+  }
+
+  async plan(window: BlindWindow, controls: readonly ControlType[], at: Date): Promise<{ created: ControlType[] }> {
+    const created: ControlType[] = [];
+    const pk = escapeKey(window.tenantId);
+    for (const control of controls) {
+      const rowKey = compositeKey(window.windowId, control);
+      const bounds = { source: window.source, start: window.start, end: window.end ?? "", reviewDeadline: window.reviewDeadline };
+      const { isNew, enqueued } = await guardStorage("plan control", async () => {
+        try {
+          await this.controls.run((t) => t.createEntity({ partitionKey: pk, rowKey, windowId: window.windowId, control, state: "planned", createdAt: at.toISOString(), ...bounds }));
+          return { isNew: true, enqueued: false };
+        } catch (error) {
+          if (!isStatus(error, 409)) throw error;
+          const row = await this.controls.run((t) => t.getEntity(pk, rowKey));
+          await this.controls.run((t) => t.updateEntity({ partitionKey: pk, rowKey, ...bounds }, "Merge"));
+          return { isNew: false, enqueued: typeof row.enqueuedAt === "string" };
+        }
+      });
+      if (!enqueued) {
+        const message: ControlMessage = { v: 1, kind: "control", tenantId: window.tenantId, windowId: window.windowId, control };
+        await this.queue.send("controls", message);
+        await guardStorage("mark control enqueued", () =>
+          this.controls.run((t) => t.updateEntity({ partitionKey: pk, rowKey, enqueuedAt: at.toISOString() }, "Merge")),
+        );
+      }
+      if (isNew) created.push(control);
+    }
+    return { created };
+  }
+}
+
