@@ -6,6 +6,8 @@ import { runCli } from "./program.js";
 import { registerAssess } from "./commands/assess.js";
 import { registerIngest } from "./commands/ingest.js";
 import { registerSimulator } from "./commands/simulator.js";
+import { registerTenants } from "./commands/tenants.js";
+import { registerWindows } from "./commands/windows.js";
 
-const code = await runCli(process.argv.slice(2), [registerAssess, registerIngest, registerSimulator]);
+const code = await runCli(process.argv.slice(2), [registerAssess, registerIngest, registerTenants, registerWindows, registerSimulator]);
 process.exitCode = code;

@@ -82,28 +82,20 @@ export class TableLedgerStore implements LedgerStore {
   }
 
   async listContributions(tenantId: string, source: LogSourceId): Promise<Contribution[]> {
-    return guardStorage("list window contributions", () =>
-      this.contributions.run(async (t) => {
-        const out: Contribution[] = [];
-        const pk = escapeKey(tenantId);
-        const filter = odata`PartitionKey eq ${pk} and source eq ${source}`;
-        for await (const e of t.listEntities({ queryOptions: { filter } })) {
-          out.push(ContributionSchema.parse(JSON.parse(decodeDocument("doc", e) ?? "null")));
-        }
-        return out;
-      }),
-    );
+    const out: Contribution[] = [];
+    const filter = odata`PartitionKey eq ${escapeKey(tenantId)} and source eq ${source}`;
+    for await (const e of this.contributions.entities<Entity>("list window contributions", { filter })) {
+      out.push(ContributionSchema.parse(JSON.parse(decodeDocument("doc", e) ?? "null")));
+    }
+    return out;
   }
 
   async replaceWindows(tenantId: string, source: LogSourceId, windows: readonly BlindWindow[]): Promise<void> {
     const pk = escapeKey(tenantId);
+    const existing: string[] = [];
+    const filter = odata`PartitionKey eq ${pk} and source eq ${source}`;
+    for await (const e of this.windows.entities<Entity>("list windows", { filter, select: ["RowKey"] })) existing.push(e.rowKey);
     await guardStorage("write windows", async () => {
-      const existing = await this.windows.run(async (t) => {
-        const keys: string[] = [];
-        const filter = odata`PartitionKey eq ${pk} and source eq ${source}`;
-        for await (const e of t.listEntities({ queryOptions: { filter, select: ["RowKey"] } })) keys.push(String(e.rowKey));
-        return keys;
-      });
       const wanted = new Map(windows.map((w) => [compositeKey(source, w.windowId), w]));
       const actions: TableTransaction["actions"] = [];
       for (const [rowKey, w] of wanted) {
@@ -130,15 +122,9 @@ export class TableLedgerStore implements LedgerStore {
     const clauses: string[] = [];
     if (filter.tenantId !== undefined) clauses.push(odata`PartitionKey eq ${escapeKey(filter.tenantId)}`);
     if (filter.status !== undefined) clauses.push(odata`status eq ${filter.status}`);
-    await guardStorage("open windows", () => this.windows.run(() => Promise.resolve()));
-    const pages = this.windows.client
-      .listEntities({ queryOptions: clauses.length > 0 ? { filter: clauses.join(" and ") } : {} })
-      .byPage({ maxPageSize: 500 });
-    const iterator = pages[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await guardStorage("list windows", () => iterator.next());
-      if (next.done) return;
-      for (const e of next.value) yield BlindWindowSchema.parse(JSON.parse(decodeDocument("doc", e) ?? "null"));
+    const query = clauses.length > 0 ? { filter: clauses.join(" and ") } : {};
+    for await (const e of this.windows.entities<Entity>("list windows", query)) {
+      yield BlindWindowSchema.parse(JSON.parse(decodeDocument("doc", e) ?? "null"));
     }
   }
 }

@@ -130,10 +130,8 @@ export class TableNoticeStore implements NoticeStore {
 
   async *listRevisions(source: NoticeSource, id: string): AsyncIterable<StoredRevision> {
     const pk = compositeKey(source, id);
-    await guardStorage("open notice revisions", () => this.revisions.run(() => Promise.resolve()));
-    const pages = this.revisions.client.listEntities<Entity>({ queryOptions: { filter: odata`PartitionKey eq ${pk}` } }).byPage({ maxPageSize: 100 });
-    for await (const page of guardIterable("list notice revisions", pages)) {
-      for (const entity of page) yield toRevision(entity);
+    for await (const entity of this.revisions.entities<Entity>("list notice revisions", { filter: odata`PartitionKey eq ${pk}` })) {
+      yield toRevision(entity);
     }
   }
 
@@ -179,23 +177,13 @@ export class TableNoticeStore implements NoticeStore {
   }
 
   async *listNotices(filter: { unmatched?: boolean }): AsyncIterable<NoticeRecord> {
-    await guardStorage("open notices", () => this.notices.run(() => Promise.resolve()));
-    const pages = this.notices.client
-      .listEntities<Entity>({ queryOptions: filter.unmatched === undefined ? {} : { filter: odata`unmatched eq ${filter.unmatched}` } })
-      .byPage({ maxPageSize: 200 });
-    for await (const page of guardIterable("list notices", pages)) {
-      for (const entity of page) yield toRecord(entity);
-    }
+    const query = filter.unmatched === undefined ? {} : { filter: odata`unmatched eq ${filter.unmatched}` };
+    for await (const entity of this.notices.entities<Entity>("list notices", query)) yield toRecord(entity);
   }
 
   async *listPending(before: Date): AsyncIterable<NoticeRecord> {
-    await guardStorage("open notices", () => this.notices.run(() => Promise.resolve()));
-    const pages = this.notices.client
-      .listEntities<Entity>({ queryOptions: { filter: odata`state eq ${"pending"} and updatedAt lt ${before.toISOString()}` } })
-      .byPage({ maxPageSize: 100 });
-    for await (const page of guardIterable("list pending notices", pages)) {
-      for (const entity of page) yield toRecord(entity);
-    }
+    const filter = odata`state eq ${"pending"} and updatedAt lt ${before.toISOString()}`;
+    for await (const entity of this.notices.entities<Entity>("list pending notices", { filter })) yield toRecord(entity);
   }
 
   private async getEntity(partitionKey: string, rowKey: string): Promise<TableEntityResult<Entity> | undefined> {
@@ -229,14 +217,4 @@ function toRevision(entity: Entity): StoredRevision {
     receivedAt: String(entity.receivedAt),
     ...(typeof entity.enqueuedAt === "string" ? { enqueuedAt: entity.enqueuedAt } : {}),
   };
-}
-
-/** Wraps a paged iterator so outages while paging become StorageUnavailableError too. */
-async function* guardIterable<T>(operation: string, pages: AsyncIterable<T>): AsyncIterable<T> {
-  const iterator = pages[Symbol.asyncIterator]();
-  for (;;) {
-    const next = await guardStorage(operation, () => iterator.next());
-    if (next.done) return;
-    yield next.value;
-  }
 }

@@ -168,16 +168,8 @@ export class TableTenantStore implements TenantStore {
   }
 
   /** Pages of a query; an outage while paging becomes StorageUnavailableError like any other storage call. */
-  private async *pages(table: LazyTable, operation: string, filter: string, select?: string[]): AsyncIterable<TableEntityResult<Entity>[]> {
-    await guardStorage(operation, () => table.run(() => Promise.resolve()));
-    const iterator = table.client
-      .listEntities<Entity>({ queryOptions: { filter, ...(select ? { select } : {}) } })
-      .byPage({ maxPageSize: 1000 })[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await guardStorage(operation, () => iterator.next());
-      if (next.done) return;
-      yield next.value;
-    }
+  private pages(table: LazyTable, operation: string, filter: string, select?: string[]): AsyncIterable<TableEntityResult<Entity>[]> {
+    return table.pages<Entity>(operation, { filter, ...(select ? { select } : {}) });
   }
 }
 

@@ -1,5 +1,5 @@
-import type { TableClient } from "@azure/data-tables";
-import { isStatus, storageErrorInfo } from "./storageErrors.js";
+import type { ListTableEntitiesOptions, TableClient, TableEntityResult } from "@azure/data-tables";
+import { guardStorage, isStatus, storageErrorInfo } from "./storageErrors.js";
 
 /** Table names (DESIGN.md "Storage"). */
 export const TABLES = {
@@ -30,6 +30,40 @@ export class LazyTable {
       }
       throw error;
     }
+  }
+
+  /**
+   * Pages of a query, streamed (STYLE.md habit 7); an outage while paging becomes StorageUnavailableError like any
+   * other storage call.
+   */
+  async *pages<E extends object>(operation: string, queryOptions: ListTableEntitiesOptions["queryOptions"] = {}, maxPageSize = 1000): AsyncIterable<TableEntityResult<E>[]> {
+    await guardStorage(operation, () => this.run(() => Promise.resolve()));
+    const open = (): AsyncIterator<TableEntityResult<E>[]> =>
+      this.client.listEntities<E>({ queryOptions }).byPage({ maxPageSize })[Symbol.asyncIterator]();
+    let iterator = open();
+    let first = true;
+    for (;;) {
+      const next = await guardStorage(operation, async () => {
+        try {
+          return await iterator.next();
+        } catch (error) {
+          // The table vanished under us (an emulator restarted in memory): recreate it and query again.
+          if (!first || storageErrorInfo(error).code !== "TableNotFound") throw error;
+          this.ready = undefined;
+          await this.ensure();
+          iterator = open();
+          return iterator.next();
+        }
+      });
+      first = false;
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+
+  /** Every entity of a query, one page at a time. */
+  async *entities<E extends object>(operation: string, queryOptions: ListTableEntitiesOptions["queryOptions"] = {}): AsyncIterable<TableEntityResult<E>> {
+    for await (const page of this.pages<E>(operation, queryOptions)) yield* page;
   }
 
   private ensure(): Promise<void> {

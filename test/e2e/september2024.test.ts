@@ -7,6 +7,8 @@ import type { BlindWindow } from "../../shared/domain/blindWindow.js";
 import { fixtureJson, fixtureText } from "../support/fixtures.js";
 import { countEntities } from "../support/storage.js";
 import { LEDGER_TABLES } from "../../shared/adapters/tableLedgerStore.js";
+import { runCli } from "../../cli/program.js";
+import { registerWindows } from "../../cli/commands/windows.js";
 
 const CONTOSO = "d4e5f6a7-b8c9-4d0e-a1f2-b3c4d5e6f708"; // P2, owns subscription 1111…
 const NORTHWIND = "8c9d0e1f-2a3b-4c5d-8e6f-7a8b9c0d1e2f"; // P1, owns subscription 4552…
@@ -119,5 +121,46 @@ describe("the September 2024 incident, posted as Service Health alerts through t
     await stack.host.idle();
     const record = await services.notices.getNotice("azure-monitor", "ORPHAN-1");
     expect(record?.outcome).toMatchObject({ relevant: true, unmatched: true, tenants: [] });
+  });
+});
+
+describe("reading the ledger", () => {
+  it("GET /api/windows filters by tenant and status, soonest deadline first", async () => {
+    const response = await api("GET", `windows?tenant=${CONTOSO.toUpperCase()}&status=resolved`);
+    expect(response.status).toBe(200);
+    const { windows } = (await response.json()) as { windows: BlindWindow[] };
+    expect(windows.map((w) => w.source).sort()).toEqual(["entra-audit", "entra-signin", "sentinel"]);
+    expect((await (await api("GET", "windows?status=suspected")).json()) as unknown).toEqual({ windows: [] });
+  });
+
+  it("GET /api/windows refuses a bad query with problem+json", async () => {
+    const response = await api("GET", "windows?status=closed&tenant=contoso");
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/problem+json");
+    const problem = (await response.json()) as { errors: string[] };
+    expect(problem.errors).toEqual(expect.arrayContaining([expect.stringMatching(/^status: /), expect.stringMatching(/^tenant: /)]));
+  });
+
+  it("GET /api/notices?unmatched=true lists relevant notices no tenant matched", async () => {
+    const { notices } = (await (await api("GET", "notices?unmatched=true")).json()) as { notices: { noticeKey: string; relevant: boolean }[] };
+    expect(notices.map((n) => n.noticeKey)).toEqual(["azure-monitor~ORPHAN-1"]);
+    const all = (await (await api("GET", "notices")).json()) as { notices: { noticeKey: string }[] };
+    expect(all.notices.map((n) => n.noticeKey).sort()).toEqual(["azure-monitor~4L44-3F0", "azure-monitor~ORPHAN-1", "azure-monitor~TEST-4L44"]);
+  });
+
+  it("windows list (CLI) prints the same ledger", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+    const code = await runCli(["windows", "list", "--tenant", NORTHWIND, "--json"], [registerWindows], io);
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    const listed = JSON.parse(out.join("")) as BlindWindow[];
+    expect(listed.map((w) => w.source).sort()).toEqual(["azure-monitor", "entra-audit", "entra-signin"]);
+    out.length = 0;
+    expect(await runCli(["windows", "list"], [registerWindows], io)).toBe(0);
+    expect(out.join("\n")).toMatch(/tenant\s+source\s+status\s+effect\s+start\s+end\s+review deadline/);
+    expect(await runCli(["windows", "list", "--status", "closed"], [registerWindows], io)).toBe(1);
+    expect(err.join("\n")).toMatch(/^blindwindow: Invalid query: status: must be one of/);
   });
 });

@@ -1,0 +1,191 @@
+/**
+ * Client-side throttle budget for Microsoft Graph, from Graph's published limits
+ * (https://learn.microsoft.com/graph/throttling-limits):
+ * - reports (auditLogs/signIns, auditLogs/directoryAudits): 5 requests per 10 s per app per tenant, and 122 per 10 s
+ *   per app across tenants;
+ * - Identity Protection (identityProtection/*): 1 request per second per tenant, answered 429 **without** Retry-After,
+ *   so a client that does not budget can only guess;
+ * - service communications (admin/serviceAnnouncement/*): 240 per minute and 800 per hour per app per tenant.
+ *
+ * Graph states each limit as "N requests per window W", counted over a sliding window. A classic token bucket
+ * (capacity C, steady refill) lets C + refill·W requests into one window, so it either overshoots such a limit or, to
+ * be safe, must give up the burst or the rate. Here each bucket holds N tokens and **a token spent at t comes back at
+ * t + W** (plus a small safety margin): the bucket admits at most N requests in any window of W, allows the full
+ * burst of N, and sustains exactly N per W. Memory is at most N spend times per bucket.
+ *
+ * The margin covers the time between our clock read and Graph's (network delay differs between two requests, so
+ * the server may see two requests closer together than we sent them).
+ *
+ * App-wide buckets count what this process spends. Tenant leases (tenantLease.ts) keep two instances from spending
+ * one tenant's budget; the app-wide reports limit is shared by every instance and is therefore also guarded by
+ * honouring Retry-After (graphClientFactory.ts).
+ */
+
+export type GraphApiFamily = "reports" | "identityProtection" | "serviceCommunications";
+
+export const GRAPH_API_FAMILIES: readonly GraphApiFamily[] = ["reports", "identityProtection", "serviceCommunications"];
+
+export interface GraphLimit {
+  name: string;
+  limit: number;
+  windowMs: number;
+  scope: "tenant" | "app";
+}
+
+/** Graph's published limits per API family (windows at timeScale 1). */
+export const GRAPH_LIMITS: Readonly<Record<GraphApiFamily, readonly GraphLimit[]>> = {
+  reports: [
+    { name: "reports: 5 requests per 10 s per tenant", limit: 5, windowMs: 10_000, scope: "tenant" },
+    { name: "reports: 122 requests per 10 s across tenants", limit: 122, windowMs: 10_000, scope: "app" },
+  ],
+  identityProtection: [{ name: "identity protection: 1 request per second per tenant", limit: 1, windowMs: 1_000, scope: "tenant" }],
+  serviceCommunications: [
+    { name: "service communications: 240 requests per minute per tenant", limit: 240, windowMs: 60_000, scope: "tenant" },
+    { name: "service communications: 800 requests per hour per tenant", limit: 800, windowMs: 3_600_000, scope: "tenant" },
+  ],
+};
+
+/** Which throttling family a Graph URL belongs to (undefined: no published per-tenant limit we budget). */
+export function graphApiFamily(url: string): GraphApiFamily | undefined {
+  let path: string;
+  try {
+    path = new URL(url, "https://graph.microsoft.com").pathname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+  const rest = path.replace(/^\/(v1\.0|beta)(?=\/)/, "");
+  if (rest.startsWith("/auditlogs/signins") || rest.startsWith("/auditlogs/directoryaudits")) return "reports";
+  if (rest.startsWith("/identityprotection/")) return "identityProtection";
+  if (rest.startsWith("/admin/serviceannouncement/")) return "serviceCommunications";
+  return undefined;
+}
+
+export interface ThrottleBudgetOptions {
+  /** Windows are divided by this, mirroring the simulator's `timeScale` (demo and benchmarks). Default 1. */
+  timeScale?: number;
+  /** Safety margin added to every window, as a fraction of it. Default 0.02 (2 %). */
+  margin?: number;
+  /** Monotonic milliseconds. Default `performance.now`. */
+  now?: () => number;
+  /** Waits `ms`. Default `setTimeout`. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** N tokens; a token spent at t returns at t + window. */
+class TokenBucket {
+  /** Spend times, oldest first (at most `limit`). */
+  private readonly spent: number[] = [];
+  constructor(readonly limit: number, readonly windowMs: number) {}
+
+  /** Milliseconds until a token is available (0: now). */
+  waitMs(now: number): number {
+    while (this.spent.length > 0 && (this.spent[0] ?? Infinity) + this.windowMs <= now) this.spent.shift();
+    if (this.spent.length < this.limit) return 0;
+    return (this.spent[0] ?? now) + this.windowMs - now;
+  }
+
+  take(now: number): void {
+    this.spent.push(now);
+  }
+
+  /** Spent within the last window, as of `now`. */
+  inUse(now: number): number {
+    this.waitMs(now);
+    return this.spent.length;
+  }
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Token buckets per (tenant, family) and per (app, family); `acquire` awaits a slot in every bucket that applies. */
+export class ThrottleBudget {
+  readonly timeScale: number;
+  private readonly margin: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Earliest time a (tenant, family) may send again after Graph said 429 (Retry-After or back-off). */
+  private readonly pausedUntil = new Map<string, number>();
+  private waits = 0;
+  private waitedMs = 0;
+
+  constructor(options: ThrottleBudgetOptions = {}) {
+    this.timeScale = options.timeScale ?? 1;
+    if (!(this.timeScale > 0)) throw new RangeError("timeScale must be positive");
+    this.margin = options.margin ?? 0.02;
+    if (!(this.margin >= 0)) throw new RangeError("margin must not be negative");
+    this.now = options.now ?? (() => performance.now());
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /** The window of a limit at this budget's time scale, with the margin. */
+  windowMs(limit: GraphLimit): number {
+    return (limit.windowMs / this.timeScale) * (1 + this.margin);
+  }
+
+  /** Waits until every bucket for (tenant, family) has a token, then spends one from each. Resolves to the ms waited. */
+  async acquire(tenantId: string, family: GraphApiFamily): Promise<number> {
+    const started = this.now();
+    for (;;) {
+      const now = this.now();
+      const wait = this.waitMs(tenantId, family, now);
+      if (wait <= 0) {
+        for (const bucket of this.bucketsFor(tenantId, family)) bucket.take(now);
+        const waited = now - started;
+        if (waited > 0) {
+          this.waits++;
+          this.waitedMs += waited;
+        }
+        return waited;
+      }
+      await this.sleep(wait);
+    }
+  }
+
+  /** Milliseconds until `acquire(tenantId, family)` would succeed (0: now), without spending. */
+  waitMs(tenantId: string, family: GraphApiFamily, now = this.now()): number {
+    let wait = (this.pausedUntil.get(pauseKey(tenantId, family)) ?? 0) - now;
+    for (const bucket of this.bucketsFor(tenantId, family)) wait = Math.max(wait, bucket.waitMs(now));
+    return Math.max(0, wait);
+  }
+
+  /** Graph answered 429 for (tenant, family): nobody in this process sends for it again for `ms`. */
+  pause(tenantId: string, family: GraphApiFamily, ms: number): void {
+    const key = pauseKey(tenantId, family);
+    const until = this.now() + ms;
+    if (until > (this.pausedUntil.get(key) ?? 0)) this.pausedUntil.set(key, until);
+  }
+
+  /** Requests spent in the current window of each limit of (tenant, family), by limit name (for tests and logs). */
+  usage(tenantId: string, family: GraphApiFamily): Record<string, number> {
+    const now = this.now();
+    const out: Record<string, number> = {};
+    GRAPH_LIMITS[family].forEach((limit, i) => {
+      out[limit.name] = this.bucket(limit, i, family, tenantId).inUse(now);
+    });
+    return out;
+  }
+
+  /** How often acquire had to wait, and for how long in total. */
+  stats(): { waits: number; waitedMs: number } {
+    return { waits: this.waits, waitedMs: this.waitedMs };
+  }
+
+  private bucketsFor(tenantId: string, family: GraphApiFamily): TokenBucket[] {
+    return GRAPH_LIMITS[family].map((limit, i) => this.bucket(limit, i, family, tenantId));
+  }
+
+  private bucket(limit: GraphLimit, index: number, family: GraphApiFamily, tenantId: string): TokenBucket {
+    const key = `${family}|${String(index)}|${limit.scope === "tenant" ? tenantId.toLowerCase() : "*"}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(limit.limit, this.windowMs(limit));
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+}
+
+function pauseKey(tenantId: string, family: GraphApiFamily): string {
+  return `${family}|${tenantId.toLowerCase()}`;
+}
