@@ -130,7 +130,7 @@ describe("reading the ledger", () => {
     expect(response.status).toBe(200);
     const { windows } = (await response.json()) as { windows: BlindWindow[] };
     expect(windows.map((w) => w.source).sort()).toEqual(["entra-audit", "entra-signin", "sentinel"]);
-    expect((await (await api("GET", "windows?status=suspected")).json()) as unknown).toEqual({ windows: [] });
+    expect((await (await api("GET", "windows?status=suspected")).json())).toEqual({ windows: [] });
   });
 
   it("GET /api/windows refuses a bad query with problem+json", async () => {
