@@ -10,6 +10,12 @@ import { createBearerVerifier, type BearerVerifier } from "./http/webhookAuth.js
 import type { ControlPlanner, LedgerStore } from "./app/ledgerPorts.js";
 import { TableControlPlanner, TableLedgerStore } from "./adapters/tableLedgerStore.js";
 import { retentionDays } from "./domain/tenant.js";
+import { createGraphClientFactory, type GraphClientFactory } from "./adapters/graph/graphClientFactory.js";
+import { graphConfigurationFromSettings } from "./adapters/graph/graphCredentials.js";
+import { GraphServiceHealthSource } from "./adapters/graph/graphServiceHealthSource.js";
+import { TableTenantLeases } from "./adapters/graph/tenantLease.js";
+import { TableCursorStore } from "./adapters/tableCursorStore.js";
+import type { PollStatusStore, ServiceHealthSource, TenantLeasePort, WatermarkStore } from "./app/pollServiceHealth.js";
 
 /** Everything a function needs, built once per process from validated settings (the composition root). */
 export interface Services {
@@ -26,6 +32,15 @@ export interface Services {
   clock: Clock;
   /** Verifies secure-webhook bearer tokens; undefined when BLINDWINDOW_WEBHOOK_AUDIENCE is not set. */
   verifyBearer: BearerVerifier | undefined;
+  /** Graph per customer tenant; undefined when the settings configure no Graph credentials (see graphNotConfigured). */
+  graph: GraphClientFactory | undefined;
+  /** Why Graph is not configured (for the poller's log and heartbeat); undefined when it is. */
+  graphNotConfigured: string | undefined;
+  /** Microsoft 365 service health issues through `graph`; undefined without Graph. */
+  serviceHealth: ServiceHealthSource | undefined;
+  watermarks: WatermarkStore;
+  pollStatus: PollStatusStore;
+  leases: TenantLeasePort;
   logger?: Logger;
 }
 
@@ -33,6 +48,12 @@ export function createServices(settings: Settings, overrides: Partial<Services> 
   const account = overrides.account ?? storageAccountFromSettings(settings);
   const audience = settings.BLINDWINDOW_WEBHOOK_AUDIENCE;
   const queue = new StorageWorkQueue(account.queueService());
+  // Graph is optional: without its settings the poller only reports "Graph not configured". Building the factory
+  // touches no network; credentials and clients are made per tenant on first use.
+  const graphConfiguration = graphConfigurationFromSettings(settings);
+  const graph = overrides.graph ?? (graphConfiguration.configured ? createGraphClientFactory(settings) : undefined);
+  const cursors = new TableCursorStore(account);
+  const clock = overrides.clock ?? systemClock;
   return {
     settings,
     account,
@@ -44,7 +65,13 @@ export function createServices(settings: Settings, overrides: Partial<Services> 
     retentionDays,
     heartbeats: new TableHeartbeatStore(account),
     probe: new AccountProbe(account),
-    clock: systemClock,
+    clock,
+    graph,
+    graphNotConfigured: graph ? undefined : graphConfiguration.configured ? "no credentials" : graphConfiguration.reason,
+    serviceHealth: graph ? new GraphServiceHealthSource(graph) : undefined,
+    watermarks: cursors,
+    pollStatus: cursors,
+    leases: new TableTenantLeases(account, clock),
     verifyBearer: audience
       ? createBearerVerifier({
           audience,

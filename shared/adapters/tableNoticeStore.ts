@@ -91,7 +91,15 @@ export class TableNoticeStore implements NoticeStore {
       ...encodeDocument("latest", JSON.stringify(latest)),
     });
     await guardStorage("upsert notice", async () => {
-      // Read-modify-write guarded by ETag: concurrent revisions of one notice must not overwrite a newer latest.
+      // Most notices are new: try to create first (one round trip), and fall back to a read-modify-write guarded by
+      // ETag, so concurrent revisions of one notice never overwrite a newer latest. Merge, not Replace: what
+      // processing recorded (contribution keys, outcome) must survive a new revision.
+      try {
+        await this.notices.run((t) => t.createEntity(fields(notice)));
+        return;
+      } catch (error) {
+        if (!isStatus(error, 409)) throw error;
+      }
       for (let attempt = 0; attempt < 8; attempt++) {
         const current = await this.getEntity(partitionKey, rowKey);
         try {
@@ -101,7 +109,7 @@ export class TableNoticeStore implements NoticeStore {
           }
           const latest = readNotice(current, "latest");
           const next = isNewer(notice, latest) ? notice : latest;
-          await this.notices.run((t) => t.updateEntity(fields(next), "Replace", { etag: current.etag }));
+          await this.notices.run((t) => t.updateEntity(fields(next), "Merge", { etag: current.etag }));
           return;
         } catch (error) {
           if (!isStatus(error, 409) && !isStatus(error, 412)) throw error;

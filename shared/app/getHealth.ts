@@ -1,17 +1,20 @@
 import type { Clock, HeartbeatStore, StorageProbe } from "./ports.js";
+import type { PollStatusStore, TenantPollStatus } from "./pollServiceHealth.js";
 
 export interface HealthReport {
   status: "ok" | "degraded" | "unavailable";
   storage: { tables: boolean; queues: boolean };
   components: { component: string; lastBeat: string; ageSeconds: number; stale: boolean; details?: string }[];
   stale: string[];
+  /** The service-health poller's record per tenant (a tenant failing does not degrade the service as a whole). */
+  graph?: { tenants: TenantPollStatus[] };
 }
 
 /** A component is stale when it missed two expected beats (one late beat is jitter, two is an outage). */
 const STALE_FACTOR = 2;
 
 /** Storage reachability and component heartbeats, for `GET /api/health`. */
-export async function getHealth(deps: { probe: StorageProbe; heartbeats: HeartbeatStore; clock: Clock }): Promise<HealthReport> {
+export async function getHealth(deps: { probe: StorageProbe; heartbeats: HeartbeatStore; clock: Clock; pollStatus?: Pick<PollStatusStore, "listStatus"> }): Promise<HealthReport> {
   const storage = await deps.probe.probe();
   if (!storage.tables) return { status: "unavailable", storage, components: [], stale: [] };
   const now = deps.clock.now().getTime();
@@ -22,5 +25,6 @@ export async function getHealth(deps: { probe: StorageProbe; heartbeats: Heartbe
   });
   const stale = components.filter((c) => c.stale).map((c) => c.component);
   const status = storage.queues && stale.length === 0 ? "ok" : "degraded";
-  return { status, storage, components, stale };
+  const graph = deps.pollStatus ? { graph: { tenants: await deps.pollStatus.listStatus() } } : {};
+  return { status, storage, components, stale, ...graph };
 }

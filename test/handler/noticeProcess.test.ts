@@ -61,6 +61,19 @@ describe("noticeProcess (queue trigger on notices)", () => {
     expect((await services.notices.getNotice("azure-monitor", "P-3"))?.state).toBe("pending");
   });
 
+  it("keeps what processing recorded (contribution keys, outcome) when a new revision arrives", async () => {
+    await record("P-5", "1");
+    const stored = await services.notices.getNotice("azure-monitor", "P-5");
+    if (!stored) throw new Error("notice must be stored");
+    const etag = await services.notices.reserveContributionKeys("azure-monitor", "P-5", stored.etag, ["t1~entra-signin"]);
+    expect(etag).toBeDefined();
+    await record("P-5", "2");
+    const after = await services.notices.getNotice("azure-monitor", "P-5");
+    expect(after?.contributionKeys).toEqual(["t1~entra-signin"]);
+    expect(after?.state).toBe("pending");
+    expect(after?.latest.revision).toBe("2~Resolved");
+  });
+
   it.each<[string, unknown]>([
     ["a plain string", "hello"],
     ["a wrong shape", { v: 1, kind: "notice-revision", source: "nowhere", id: 5 }],

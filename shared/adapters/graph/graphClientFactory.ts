@@ -122,7 +122,7 @@ class ThrottleRetryMiddleware {
   ) {}
 
   setNext(next: Middleware): void {
-    this.next = next as unknown as NextMiddleware;
+    this.next = next;
   }
 
   /** Jittered exponential back-off in [d/2, d], d = min(max, base·2^(attempt−1)) ("equal jitter"). */
@@ -177,7 +177,7 @@ class ThrottleRetryMiddleware {
         reason = error instanceof Error ? `${error.name}: ${error.message}` : "network failure";
       }
       if (attempt >= this.policy.maxAttempts) {
-        if (thrown !== undefined) throw new GraphTransportError(`${reason} after ${String(attempt)} attempts`, thrown);
+        if (thrown !== undefined) throw new GraphTransportError(`${reason} after ${String(attempt)} attempts`, { cause: thrown });
         return; // a malformed page: the caller's parse reports it
       }
       const wait = delayMs ?? this.backoff(attempt);

@@ -94,8 +94,8 @@ export class TableTenantLeases implements TenantLeases {
 
   private async read(rowKey: string): Promise<{ holder: string; expiresAt: string; etag: string } | undefined> {
     try {
-      const e = await this.table.run((t) => t.getEntity<Record<string, unknown>>(PARTITION, rowKey));
-      return { holder: String(e.holder ?? ""), expiresAt: String(e.expiresAt ?? ""), etag: e.etag };
+      const e = await this.table.run((t) => t.getEntity(PARTITION, rowKey));
+      return { holder: typeof e.holder === "string" ? e.holder : "", expiresAt: typeof e.expiresAt === "string" ? e.expiresAt : "", etag: e.etag };
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw error;
