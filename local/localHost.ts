@@ -197,8 +197,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   const pollers: Promise<void>[] = [];
   const wakeups = new Set<() => void>();
 
+  // Resolves at once when the host is stopping, so close() never waits for a poll interval.
   const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
+    stopping ? Promise.resolve() : new Promise((resolve) => {
       const done = (): void => { clearTimeout(t); wakeups.delete(done); resolve(); };
       const t = setTimeout(done, ms);
       wakeups.add(done);

@@ -15,9 +15,9 @@ param evidenceImmutabilityDays int
 // is a deployment error, not a runtime one; creating an existing one at runtime is not an error either.
 var tableNames = [
   'Notices'
-  'NoticeRevisions'
   'Tenants'
   'Subscriptions'
+  'WindowContributions'
   'Windows'
   'Controls'
   'Findings'

@@ -2,7 +2,7 @@ import { odata, type TableEntityResult } from "@azure/data-tables";
 import { z } from "zod";
 import type { NoticeOutcome, NoticeRecord, NoticeState, NoticeStore, StoredRevision } from "../app/ports.js";
 import { AssessmentSchema } from "../domain/assessNotice.js";
-import { NoticeSchema, type Notice, type NoticeSource } from "../domain/notice.js";
+import { NoticeSchema, NoticeSourceSchema, type Notice, type NoticeSource } from "../domain/notice.js";
 import { compositeKey, escapeKey } from "../domain/tableKey.js";
 import { decodeDocument, encodeDocument } from "./entityCodec.js";
 import { guardStorage, isStatus } from "./storageErrors.js";
@@ -18,10 +18,9 @@ const NoticeOutcomeSchema = z.object({
   tenants: z.array(z.string()),
 });
 
-/** Orders revisions: later publication wins; equal times fall back to the revision key so the order is total. */
-function isNewer(a: Notice, b: Notice): boolean {
-  return a.publishedAt === b.publishedAt ? a.revision > b.revision : a.publishedAt > b.publishedAt;
-}
+/** Row key of a notice's summary row; revision rows are `r~<escaped revision>` (escapeKey never yields `~`). */
+const SUMMARY = "notice";
+const revisionRow = (revision: string): string => `r~${escapeKey(revision)}`;
 
 function readNotice(entity: Entity, prefix: string): Notice {
   const text = decodeDocument(prefix, entity);
@@ -29,20 +28,27 @@ function readNotice(entity: Entity, prefix: string): Notice {
   return NoticeSchema.parse(JSON.parse(text));
 }
 
-/** Notices (PK source, RK id) and NoticeRevisions (PK source~id, RK revision) in Azure Table Storage. */
+/**
+ * Notices in Azure Table Storage, one partition per notice (`source~id`): a summary row (`notice`: state, what
+ * processing made of it) and one row per revision (`r~<revision>`: the normalised notice and the raw payload).
+ * Keeping both in one partition lets intake store a revision **and** mark its notice pending in one atomic
+ * transaction (one round trip; DESIGN.md's separate Notices/NoticeRevisions tables needed three), and spreads
+ * notices over many partitions instead of one hot partition per source.
+ */
 export class TableNoticeStore implements NoticeStore {
   private readonly notices: LazyTable;
-  private readonly revisions: LazyTable;
 
   constructor(account: StorageAccount) {
     this.notices = new LazyTable(account.table(TABLES.notices));
-    this.revisions = new LazyTable(account.table(TABLES.noticeRevisions));
   }
 
-  async createRevision(notice: Notice, raw: string | undefined, receivedAt: Date): Promise<{ created: boolean; enqueued: boolean }> {
-    const entity = {
-      partitionKey: compositeKey(notice.source, notice.id),
-      rowKey: escapeKey(notice.revision),
+  async storeRevision(notice: Notice, raw: string | undefined, receivedAt: Date): Promise<{ created: true } | { created: false; processed: boolean }> {
+    const partitionKey = compositeKey(notice.source, notice.id);
+    const revision = {
+      partitionKey,
+      rowKey: revisionRow(notice.revision),
+      kind: "revision",
+      revision: notice.revision,
       title: notice.title.slice(0, 1000),
       publishedAt: notice.publishedAt,
       stage: notice.stage ?? "",
@@ -51,111 +57,65 @@ export class TableNoticeStore implements NoticeStore {
       ...encodeDocument("notice", JSON.stringify(notice)),
       ...(raw === undefined ? {} : encodeDocument("raw", raw)),
     };
+    // Merged into the summary: a new revision makes the notice pending again (and changes its ETag, so a run that is
+    // processing the older set of revisions cannot mark it processed).
+    const summary = {
+      partitionKey,
+      rowKey: SUMMARY,
+      kind: "notice",
+      source: notice.source,
+      noticeId: notice.id,
+      state: "pending" satisfies NoticeState,
+      updatedAt: receivedAt.toISOString(),
+      lastRevision: notice.revision,
+      lastTitle: notice.title.slice(0, 1000),
+      lastPublishedAt: notice.publishedAt,
+      lastSynthetic: notice.synthetic,
+    };
     return guardStorage("store notice revision", async () => {
       try {
-        await this.revisions.run((t) => t.createEntity(entity));
-        return { created: true, enqueued: false };
+        await this.notices.run((t) => t.submitTransaction([["create", revision], ["upsert", summary, "Merge"]]));
+        return { created: true };
       } catch (error) {
         if (!isStatus(error, 409)) throw error;
-        const existing = await this.revisions.run((t) =>
-          t.getEntity<Entity>(entity.partitionKey, entity.rowKey, { queryOptions: { select: ["enqueuedAt"] } }),
-        );
-        return { created: false, enqueued: typeof existing.enqueuedAt === "string" };
+        // The revision and the pending mark were written together before; the summary says whether processing has
+        // caught up with it since.
+        const existing = await this.notices.run((t) => t.getEntity<Entity>(partitionKey, SUMMARY, { queryOptions: { select: ["state"] } }));
+        return { created: false, processed: existing.state === "processed" };
       }
-    });
-  }
-
-  async markRevisionEnqueued(notice: Notice, at: Date): Promise<void> {
-    await guardStorage("mark revision enqueued", () =>
-      this.revisions.run((t) =>
-        t.updateEntity(
-          { partitionKey: compositeKey(notice.source, notice.id), rowKey: escapeKey(notice.revision), enqueuedAt: at.toISOString() },
-          "Merge",
-        ),
-      ),
-    );
-  }
-
-  async upsertNotice(notice: Notice, at: Date): Promise<void> {
-    const partitionKey = notice.source;
-    const rowKey = escapeKey(notice.id);
-    const fields = (latest: Notice): Entity & { partitionKey: string; rowKey: string } => ({
-      partitionKey,
-      rowKey,
-      state: "pending" satisfies NoticeState,
-      updatedAt: at.toISOString(),
-      latestRevision: latest.revision,
-      publishedAt: latest.publishedAt,
-      title: latest.title.slice(0, 1000),
-      synthetic: latest.synthetic,
-      ...encodeDocument("latest", JSON.stringify(latest)),
-    });
-    await guardStorage("upsert notice", async () => {
-      // Most notices are new: try to create first (one round trip), and fall back to a read-modify-write guarded by
-      // ETag, so concurrent revisions of one notice never overwrite a newer latest. Merge, not Replace: what
-      // processing recorded (contribution keys, outcome) must survive a new revision.
-      try {
-        await this.notices.run((t) => t.createEntity(fields(notice)));
-        return;
-      } catch (error) {
-        if (!isStatus(error, 409)) throw error;
-      }
-      for (let attempt = 0; attempt < 8; attempt++) {
-        const current = await this.getEntity(partitionKey, rowKey);
-        try {
-          if (!current) {
-            await this.notices.run((t) => t.createEntity(fields(notice)));
-            return;
-          }
-          const latest = readNotice(current, "latest");
-          const next = isNewer(notice, latest) ? notice : latest;
-          await this.notices.run((t) => t.updateEntity(fields(next), "Merge", { etag: current.etag }));
-          return;
-        } catch (error) {
-          if (!isStatus(error, 409) && !isStatus(error, 412)) throw error;
-        }
-      }
-      throw new Error(`notice ${partitionKey}/${rowKey}: too much contention`);
     });
   }
 
   async getNotice(source: NoticeSource, id: string): Promise<NoticeRecord | undefined> {
-    const entity = await guardStorage("read notice", () => this.getEntity(source, escapeKey(id)));
+    const entity = await guardStorage("read notice", () => this.getEntity(compositeKey(source, id), SUMMARY));
     return entity ? toRecord(entity) : undefined;
   }
 
   async getRevision(source: NoticeSource, id: string, revision: string): Promise<StoredRevision | undefined> {
-    const entity = await guardStorage("read notice revision", async () => {
-      try {
-        return await this.revisions.run((t) => t.getEntity<Entity>(compositeKey(source, id), escapeKey(revision)));
-      } catch (error) {
-        if (isStatus(error, 404)) return undefined;
-        throw error;
-      }
-    });
+    const entity = await guardStorage("read notice revision", () => this.getEntity(compositeKey(source, id), revisionRow(revision)));
     return entity ? toRevision(entity) : undefined;
   }
 
   async *listRevisions(source: NoticeSource, id: string): AsyncIterable<StoredRevision> {
-    const pk = compositeKey(source, id);
-    for await (const entity of this.revisions.entities<Entity>("list notice revisions", { filter: odata`PartitionKey eq ${pk}` })) {
-      yield toRevision(entity);
-    }
+    const filter = odata`PartitionKey eq ${compositeKey(source, id)} and kind eq ${"revision"}`;
+    for await (const entity of this.notices.entities<Entity>("list notice revisions", { filter })) yield toRevision(entity);
   }
 
-  async markProcessed(source: NoticeSource, id: string, etag: string, at: Date, outcome: NoticeOutcome, contributionKeys: string[]): Promise<boolean> {
+  async markProcessed(source: NoticeSource, id: string, etag: string, at: Date, outcome: NoticeOutcome, contributionKeys: string[], latest: Notice): Promise<boolean> {
     return guardStorage("mark notice processed", async () => {
       try {
         await this.notices.run((t) =>
           t.updateEntity(
             {
-              partitionKey: source,
-              rowKey: escapeKey(id),
+              partitionKey: compositeKey(source, id),
+              rowKey: SUMMARY,
               state: "processed",
               processedAt: at.toISOString(),
               relevant: outcome.relevant,
               unmatched: outcome.unmatched,
+              latestRevision: latest.revision,
               contributionKeys: JSON.stringify(contributionKeys),
+              ...encodeDocument("latest", JSON.stringify(latest)),
               ...encodeDocument("outcome", JSON.stringify(outcome)),
             },
             "Merge",
@@ -174,7 +134,7 @@ export class TableNoticeStore implements NoticeStore {
     return guardStorage("reserve contribution keys", async () => {
       try {
         const result = await this.notices.run((t) =>
-          t.updateEntity({ partitionKey: source, rowKey: escapeKey(id), contributionKeys: JSON.stringify(keys) }, "Merge", { etag }),
+          t.updateEntity({ partitionKey: compositeKey(source, id), rowKey: SUMMARY, contributionKeys: JSON.stringify(keys) }, "Merge", { etag }),
         );
         return result.etag;
       } catch (error) {
@@ -185,12 +145,14 @@ export class TableNoticeStore implements NoticeStore {
   }
 
   async *listNotices(filter: { unmatched?: boolean }): AsyncIterable<NoticeRecord> {
-    const query = filter.unmatched === undefined ? {} : { filter: odata`unmatched eq ${filter.unmatched}` };
-    for await (const entity of this.notices.entities<Entity>("list notices", query)) yield toRecord(entity);
+    const query = filter.unmatched === undefined
+      ? odata`RowKey eq ${SUMMARY}`
+      : odata`RowKey eq ${SUMMARY} and unmatched eq ${filter.unmatched}`;
+    for await (const entity of this.notices.entities<Entity>("list notices", { filter: query })) yield toRecord(entity);
   }
 
   async *listPending(before: Date): AsyncIterable<NoticeRecord> {
-    const filter = odata`state eq ${"pending"} and updatedAt lt ${before.toISOString()}`;
+    const filter = odata`RowKey eq ${SUMMARY} and state eq ${"pending"} and updatedAt lt ${before.toISOString()}`;
     for await (const entity of this.notices.entities<Entity>("list pending notices", { filter })) yield toRecord(entity);
   }
 
@@ -205,15 +167,21 @@ export class TableNoticeStore implements NoticeStore {
 }
 
 function toRecord(entity: TableEntityResult<Entity>): NoticeRecord {
-  const state = entity.state === "processed" ? "processed" : "pending";
   const outcome = decodeDocument("outcome", entity);
+  const latest = decodeDocument("latest", entity);
   const keys: unknown = typeof entity.contributionKeys === "string" ? JSON.parse(entity.contributionKeys) : [];
   return {
-    latest: readNotice(entity, "latest"),
-    state,
+    source: NoticeSourceSchema.parse(entity.source),
+    id: String(entity.noticeId),
+    lastRevision: String(entity.lastRevision),
+    title: String(entity.lastTitle),
+    publishedAt: String(entity.lastPublishedAt),
+    synthetic: entity.lastSynthetic === true,
+    state: entity.state === "processed" ? "processed" : "pending",
     updatedAt: String(entity.updatedAt),
     etag: entity.etag,
     contributionKeys: z.array(z.string()).parse(keys),
+    ...(latest === undefined ? {} : { latest: NoticeSchema.parse(JSON.parse(latest)) }),
     ...(outcome === undefined ? {} : { outcome: NoticeOutcomeSchema.parse(JSON.parse(outcome)) }),
     ...(typeof entity.processedAt === "string" ? { processedAt: entity.processedAt } : {}),
   };
@@ -223,6 +191,5 @@ function toRevision(entity: Entity): StoredRevision {
   return {
     notice: readNotice(entity, "notice"),
     receivedAt: String(entity.receivedAt),
-    ...(typeof entity.enqueuedAt === "string" ? { enqueuedAt: entity.enqueuedAt } : {}),
   };
 }

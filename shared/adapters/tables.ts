@@ -4,7 +4,6 @@ import { guardStorage, isStatus, storageErrorInfo } from "./storageErrors.js";
 /** Table names (DESIGN.md "Storage"). */
 export const TABLES = {
   notices: "Notices",
-  noticeRevisions: "NoticeRevisions",
   cursors: "Cursors",
   tenants: "Tenants",
   subscriptions: "Subscriptions",

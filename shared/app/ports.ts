@@ -30,8 +30,15 @@ export interface NoticeOutcome {
 }
 
 export interface NoticeRecord {
-  /** The latest revision by publication time (ties broken by revision key). */
-  latest: Notice;
+  source: NoticeSource;
+  id: string;
+  /** The revision received last, its title, publication time and test-action flag (shown until processed). */
+  lastRevision: string;
+  title: string;
+  publishedAt: string;
+  synthetic: boolean;
+  /** The newest revision by publication time (ties broken by revision key), set by processing. */
+  latest?: Notice;
   state: NoticeState;
   updatedAt: string;
   processedAt?: string;
@@ -45,21 +52,21 @@ export interface NoticeRecord {
 export interface StoredRevision {
   notice: Notice;
   receivedAt: string;
-  enqueuedAt?: string;
 }
 
 /** Durable store of notices and their revisions (Notices and NoticeRevisions tables). */
 export interface NoticeStore {
-  /** Stores a revision unless one with the same key exists. Atomic: one entity. */
-  createRevision(notice: Notice, raw: string | undefined, receivedAt: Date): Promise<{ created: boolean; enqueued: boolean }>;
-  markRevisionEnqueued(notice: Notice, at: Date): Promise<void>;
-  /** Records that `notice` arrived: the notice becomes pending, and its latest revision advances if this one is newer. */
-  upsertNotice(notice: Notice, at: Date): Promise<void>;
+  /**
+   * Stores a revision unless one with the same key exists, and marks its notice pending — atomically (one
+   * transaction). For a revision stored before, `processed` tells whether its notice has been processed since
+   * (then nothing is left to do); otherwise the revision may never have reached the queue.
+   */
+  storeRevision(notice: Notice, raw: string | undefined, receivedAt: Date): Promise<{ created: true } | { created: false; processed: boolean }>;
   getNotice(source: NoticeSource, id: string): Promise<NoticeRecord | undefined>;
   getRevision(source: NoticeSource, id: string, revision: string): Promise<StoredRevision | undefined>;
   listRevisions(source: NoticeSource, id: string): AsyncIterable<StoredRevision>;
   /** Marks the notice processed if it has not changed since `etag`; false when it changed (more work arrived). */
-  markProcessed(source: NoticeSource, id: string, etag: string, at: Date, outcome: NoticeOutcome, contributionKeys: string[]): Promise<boolean>;
+  markProcessed(source: NoticeSource, id: string, etag: string, at: Date, outcome: NoticeOutcome, contributionKeys: string[], latest: Notice): Promise<boolean>;
   /**
    * Records, before they are written, every contribution key processing is about to write, so a later run can clean
    * them up. Returns the new ETag, or undefined when the notice changed since `etag`.

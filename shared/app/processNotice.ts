@@ -109,7 +109,14 @@ export async function processNoticeMessage(deps: ProcessNoticeDeps, input: unkno
     await remergeWindows(deps, tenant, source, now);
   }
 
-  const latest = assessed.find((a) => a.notice.revision === record.latest.revision)?.assessment ?? assessNotice(record.latest);
+  // The newest revision by publication time (ties: revision key) is what the API shows as the notice.
+  const newest = assessed.reduce<(typeof assessed)[number] | undefined>((best, a) => {
+    if (!best) return a;
+    const newer = a.notice.publishedAt === best.notice.publishedAt ? a.notice.revision > best.notice.revision : a.notice.publishedAt > best.notice.publishedAt;
+    return newer ? a : best;
+  }, undefined);
+  if (!newest) return poison(deps, input, "notice has no revisions", [`notice ${key} has no stored revisions`]);
+  const latest = newest.assessment;
   const matchedTenants = [...new Set(matches.map((m) => m.tenantId))].sort();
   const result: NoticeOutcome = {
     relevant: impact !== undefined,
@@ -117,7 +124,7 @@ export async function processNoticeMessage(deps: ProcessNoticeDeps, input: unkno
     assessment: latest,
     tenants: matchedTenants,
   };
-  const marked = await deps.notices.markProcessed(message.source, message.id, etag, now, result, newKeys);
+  const marked = await deps.notices.markProcessed(message.source, message.id, etag, now, result, newKeys, newest.notice);
   deps.logger.info(marked ? "notice processed" : "notice changed while processing", {
     notice: key,
     revision: message.revision,

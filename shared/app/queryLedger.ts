@@ -51,12 +51,12 @@ export async function listNotices(deps: { notices: NoticeStore }, query: Record<
   const out: NoticeSummary[] = [];
   for await (const r of deps.notices.listNotices(q.unmatched === undefined ? {} : { unmatched: q.unmatched })) {
     out.push({
-      noticeKey: `${r.latest.source}~${r.latest.id}`,
-      title: r.latest.title,
+      noticeKey: `${r.source}~${r.id}`,
+      title: r.latest?.title ?? r.title,
       state: r.state,
-      latestRevision: r.latest.revision,
-      publishedAt: r.latest.publishedAt,
-      synthetic: r.latest.synthetic,
+      latestRevision: r.latest?.revision ?? r.lastRevision,
+      publishedAt: r.latest?.publishedAt ?? r.publishedAt,
+      synthetic: r.latest?.synthetic ?? r.synthetic,
       relevant: r.outcome?.relevant ?? null,
       unmatched: r.outcome?.unmatched ?? null,
       tenants: r.outcome?.tenants ?? [],

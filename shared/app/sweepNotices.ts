@@ -19,9 +19,9 @@ export async function sweepNotices(deps: SweepDeps): Promise<{ reenqueued: numbe
   const now = deps.clock.now();
   let reenqueued = 0;
   for await (const record of deps.notices.listPending(new Date(now.getTime() - STUCK_AFTER_MS))) {
-    await deps.queue.send("notices", noticeMessage(record.latest));
+    await deps.queue.send("notices", noticeMessage({ source: record.source, id: record.id, revision: record.lastRevision }));
     reenqueued += 1;
-    deps.logger.warn("re-enqueued a stuck notice", { notice: `${record.latest.source}~${record.latest.id}`, since: record.updatedAt });
+    deps.logger.warn("re-enqueued a stuck notice", { notice: `${record.source}~${record.id}`, since: record.updatedAt });
   }
   await deps.heartbeats.beat({
     component: "sweeper",

@@ -71,7 +71,7 @@ describe("noticeProcess (queue trigger on notices)", () => {
     const after = await services.notices.getNotice("azure-monitor", "P-5");
     expect(after?.contributionKeys).toEqual(["t1~entra-signin"]);
     expect(after?.state).toBe("pending");
-    expect(after?.latest.revision).toBe("2~Resolved");
+    expect(after?.lastRevision).toBe("2~Resolved");
   });
 
   it.each<[string, unknown]>([

@@ -139,14 +139,18 @@ class ThrottleRetryMiddleware {
     const idempotent = method === "GET" || method === "HEAD";
     const family: GraphApiFamily | undefined = graphApiFamily(url);
     for (let attempt = 1; ; attempt++) {
-      if (family) await this.budget.acquire(this.tenantId, family);
+      const permit = family ? await this.budget.acquire(this.tenantId, family) : undefined;
       this.stats.attempts++;
       if (attempt > 1) this.stats.retries++;
       let reason: string;
       let delayMs: number | undefined;
       let thrown: unknown;
       try {
-        await next.execute(context);
+        try {
+          await next.execute(context);
+        } finally {
+          permit?.settle(); // the answer (or failure) is here: Graph has counted the request by now
+        }
         const response = context.response;
         if (!response) throw new Error("the transport produced no response");
         if (response.ok) {

@@ -9,12 +9,14 @@
  *
  * Graph states each limit as "N requests per window W", counted over a sliding window. A classic token bucket
  * (capacity C, steady refill) lets C + refill·W requests into one window, so it either overshoots such a limit or, to
- * be safe, must give up the burst or the rate. Here each bucket holds N tokens and **a token spent at t comes back at
- * t + W** (plus a small safety margin): the bucket admits at most N requests in any window of W, allows the full
- * burst of N, and sustains exactly N per W. Memory is at most N spend times per bucket.
+ * be safe, must give up the burst or the rate. Here each bucket holds N tokens and **a token comes back W after the
+ * answer to the request that spent it arrived**: the bucket admits at most N requests in any window of W, allows the
+ * full burst of N, and sustains N per W less one round trip. Memory is at most N entries per bucket.
  *
- * The margin covers the time between our clock read and Graph's (network delay differs between two requests, so
- * the server may see two requests closer together than we sent them).
+ * Why after the answer and not after sending: Graph counts a request when it arrives, somewhere between our send and
+ * its answer, and network delay differs between requests (a slow first connection, a busy event loop), so two
+ * requests sent W apart may arrive closer together. Counting from the answer makes "≤ N per W" hold whatever the
+ * delays were. A small margin (2 % of the window, `margin`) covers clock granularity on Graph's side.
  *
  * App-wide buckets count what this process spends. Tenant leases (tenantLease.ts) keep two instances from spending
  * one tenant's budget; the app-wide reports limit is shared by every instance and is therefore also guarded by
@@ -65,34 +67,49 @@ export interface ThrottleBudgetOptions {
   timeScale?: number;
   /** Safety margin added to every window, as a fraction of it. Default 0.02 (2 %). */
   margin?: number;
+  /** Fixed safety margin added to every window (ms, not scaled). Default 0. */
+  marginMs?: number;
   /** Monotonic milliseconds. Default `performance.now`. */
   now?: () => number;
   /** Waits `ms`. Default `setTimeout`. */
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** N tokens; a token spent at t returns at t + window. */
+/** A spent token: `at` is when the answer to its request arrived (Infinity while the request is in flight). */
+interface Spent {
+  at: number;
+}
+
+/** N tokens; a token returns one window after the answer to the request that spent it. */
 class TokenBucket {
-  /** Spend times, oldest first (at most `limit`). */
-  private readonly spent: number[] = [];
+  private spent: Spent[] = [];
   constructor(readonly limit: number, readonly windowMs: number) {}
 
-  /** Milliseconds until a token is available (0: now). */
+  /** Milliseconds until a token is available (0: now; Infinity: all tokens are on requests still in flight). */
   waitMs(now: number): number {
-    while (this.spent.length > 0 && (this.spent[0] ?? Infinity) + this.windowMs <= now) this.spent.shift();
+    this.spent = this.spent.filter((s) => s.at + this.windowMs > now);
     if (this.spent.length < this.limit) return 0;
-    return (this.spent[0] ?? now) + this.windowMs - now;
+    return Math.min(...this.spent.map((s) => s.at)) + this.windowMs - now;
   }
 
-  take(now: number): void {
-    this.spent.push(now);
+  take(): Spent {
+    const spent: Spent = { at: Infinity };
+    this.spent.push(spent);
+    return spent;
   }
 
-  /** Spent within the last window, as of `now`. */
+  /** Tokens spent within the last window or in flight, as of `now`. */
   inUse(now: number): number {
     this.waitMs(now);
     return this.spent.length;
   }
+}
+
+/** A granted request: call `settle()` when its answer (or failure) arrived; the tokens start their way back then. */
+export interface BudgetPermit {
+  /** Milliseconds `acquire` waited. */
+  readonly waitedMs: number;
+  settle(): void;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -101,6 +118,7 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
 export class ThrottleBudget {
   readonly timeScale: number;
   private readonly margin: number;
+  private readonly marginMs: number;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly buckets = new Map<string, TokenBucket>();
@@ -108,37 +126,54 @@ export class ThrottleBudget {
   private readonly pausedUntil = new Map<string, number>();
   private waits = 0;
   private waitedMs = 0;
+  /** Waiters for which every token is on a request in flight: woken when any permit settles. */
+  private settleWaiters: (() => void)[] = [];
 
   constructor(options: ThrottleBudgetOptions = {}) {
     this.timeScale = options.timeScale ?? 1;
     if (!(this.timeScale > 0)) throw new RangeError("timeScale must be positive");
     this.margin = options.margin ?? 0.02;
-    if (!(this.margin >= 0)) throw new RangeError("margin must not be negative");
+    this.marginMs = options.marginMs ?? 0;
+    if (!(this.margin >= 0) || !(this.marginMs >= 0)) throw new RangeError("margins must not be negative");
     this.now = options.now ?? (() => performance.now());
     this.sleep = options.sleep ?? defaultSleep;
   }
 
   /** The window of a limit at this budget's time scale, with the margin. */
   windowMs(limit: GraphLimit): number {
-    return (limit.windowMs / this.timeScale) * (1 + this.margin);
+    return (limit.windowMs / this.timeScale) * (1 + this.margin) + this.marginMs;
   }
 
-  /** Waits until every bucket for (tenant, family) has a token, then spends one from each. Resolves to the ms waited. */
-  async acquire(tenantId: string, family: GraphApiFamily): Promise<number> {
+  /**
+   * Waits until every bucket for (tenant, family) has a token, then spends one from each. The caller must `settle()`
+   * the permit when the answer arrives (or the request failed); until then its tokens do not start coming back.
+   */
+  async acquire(tenantId: string, family: GraphApiFamily): Promise<BudgetPermit> {
     const started = this.now();
     for (;;) {
       const now = this.now();
       const wait = this.waitMs(tenantId, family, now);
       if (wait <= 0) {
-        for (const bucket of this.bucketsFor(tenantId, family)) bucket.take(now);
-        const waited = now - started;
-        if (waited > 0) {
+        const spent = this.bucketsFor(tenantId, family).map((bucket) => bucket.take());
+        const waitedMs = now - started;
+        if (waitedMs > 0) {
           this.waits++;
-          this.waitedMs += waited;
+          this.waitedMs += waitedMs;
         }
-        return waited;
+        let settled = false;
+        return {
+          waitedMs,
+          settle: () => {
+            if (settled) return;
+            settled = true;
+            const at = this.now();
+            for (const s of spent) s.at = at;
+            this.wakeSettled();
+          },
+        };
       }
-      await this.sleep(wait);
+      if (Number.isFinite(wait)) await this.sleep(wait);
+      else await this.nextSettle();
     }
   }
 
@@ -169,6 +204,16 @@ export class ThrottleBudget {
   /** How often acquire had to wait, and for how long in total. */
   stats(): { waits: number; waitedMs: number } {
     return { waits: this.waits, waitedMs: this.waitedMs };
+  }
+
+  private nextSettle(): Promise<void> {
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  private wakeSettled(): void {
+    const waiters = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private bucketsFor(tenantId: string, family: GraphApiFamily): TokenBucket[] {

@@ -1,0 +1,20 @@
+import { app, type InvocationContext, type Timer } from "@azure/functions";
+import { invocationLogger } from "../shared/adapters/logger.js";
+import { SERVICE_HEALTH_POLL_SCHEDULE, pollServiceHealth, type PollServiceHealthResult } from "../shared/app/pollServiceHealth.js";
+import { getServices, type Services } from "../shared/runtime.js";
+
+/** Timer: polls Microsoft 365 service health (Graph) for every registered tenant and records issues as `m365` notices. */
+export async function serviceHealthPoll(_timer: Timer, context: InvocationContext, services: Services = getServices()): Promise<PollServiceHealthResult> {
+  const logger = services.logger ?? invocationLogger(context, services.settings.BLINDWINDOW_LOG_LEVEL);
+  return pollServiceHealth(
+    { ...services, logger },
+    services.graphNotConfigured === undefined ? {} : { notConfiguredReason: services.graphNotConfigured },
+  );
+}
+
+app.timer("serviceHealthPoll", {
+  schedule: SERVICE_HEALTH_POLL_SCHEDULE,
+  handler: async (timer, context) => {
+    await serviceHealthPoll(timer, context);
+  },
+});

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench [-- --only NAME] [-- --quick]`: runs the benchmarks, prints a table per benchmark and writes
+ * bench-results/<name>.json (git-ignored) with the machine, Node version, date, parameters and figures.
+ * Benchmarks report figures; they never fail on machine speed. The exit code is non-zero only when a benchmark
+ * could not run or a request failed (errors must be 0), never because a target was missed.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runIntakeBench, type BenchOptions } from "./intake.js";
+import { runLedgerBench } from "./ledger.js";
+import type { BenchReport, BenchTable } from "./stats.js";
+
+interface Benchmark {
+  name: string;
+  run(options: BenchOptions): Promise<BenchReport>;
+}
+
+/** Every benchmark, in run order. Adding one is one line here. */
+const BENCHMARKS: Benchmark[] = [
+  { name: "intake", run: runIntakeBench },
+  { name: "ledger", run: runLedgerBench },
+];
+
+const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "bench-results");
+
+function formatTable(table: BenchTable): string {
+  const cells = table.rows.map((row) => table.columns.map((c) => {
+    const v = row[c];
+    return v === null || v === undefined ? "" : String(v);
+  }));
+  const numeric = table.columns.map((c) => table.rows.every((row) => typeof row[c] === "number" || row[c] === "" || row[c] === null));
+  const widths = table.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? "").length)));
+  const line = (values: string[]): string =>
+    values.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join(" │ ").trimEnd();
+  return [table.title, line(table.columns), widths.map((w) => "─".repeat(w)).join("─┼─"), ...cells.map(line)].join("\n");
+}
+
+function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    hostname: os.hostname(),
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    totalMemoryMiB: Math.round(os.totalmem() / 1024 / 1024),
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/** Peak heap used, sampled while a benchmark runs (the process peak RSS comes from resourceUsage). */
+function sampleHeap(): { stop(): number } {
+  let peak = process.memoryUsage().heapUsed;
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().heapUsed); }, 50);
+  timer.unref();
+  return { stop() { clearInterval(timer); return Math.max(peak, process.memoryUsage().heapUsed); } };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { only: { type: "string" }, quick: { type: "boolean", default: false }, azurite: { type: "string", default: "process" } } });
+  if (values.azurite !== "process" && values.azurite !== "embedded") {
+    process.stderr.write(`--azurite must be process or embedded, got ${values.azurite}\n`);
+    return 2;
+  }
+  const selected = values.only ? BENCHMARKS.filter((b) => b.name === values.only) : BENCHMARKS;
+  if (selected.length === 0) {
+    process.stderr.write(`no benchmark named ${values.only ?? ""}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}\n`);
+    return 2;
+  }
+  mkdirSync(resultsDir, { recursive: true });
+  let failed = false;
+  for (const bench of selected) {
+    process.stderr.write(`▶ ${bench.name}${values.quick ? " (quick)" : ""}\n`);
+    const heap = sampleHeap();
+    const report = await bench.run({ quick: values.quick, azurite: values.azurite });
+    const memory = {
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakHeapUsedMiB: Math.round(heap.stop() / 1024 / 1024),
+      heapUsedAtEndMiB: Math.round(process.memoryUsage().heapUsed / 1024 / 1024),
+    };
+    const errors = report.tables.flatMap((t) => t.rows).reduce((sum, row) => sum + (typeof row.errors === "number" ? row.errors : 0), 0);
+    if (errors > 0) failed = true;
+
+    const out: string[] = [`\n== ${report.name}: ${report.title} ==`];
+    for (const table of report.tables) out.push("", formatTable(table));
+    out.push("", "Targets (reported, not enforced):");
+    for (const t of report.targets) out.push(`  ${t.met ? "MET   " : "MISSED"} ${t.target}: ${t.detail}`);
+    out.push("", `Memory (whole process: Azurite + host + senders): peak RSS ${memory.peakRssMiB} MiB, peak heap used ${memory.peakHeapUsedMiB} MiB, heap used at end ${memory.heapUsedAtEndMiB} MiB`);
+    out.push("", ...report.notes.map((n) => `  · ${n}`));
+    const file = path.join(resultsDir, `${report.name}.json`);
+    writeFileSync(file, `${JSON.stringify({ name: report.name, title: report.title, date: new Date().toISOString(), node: process.version, machine: machine(), parameters: report.parameters, memory, targets: report.targets, tables: report.tables, notes: report.notes }, null, 2)}\n`);
+    out.push("", `written ${path.relative(process.cwd(), file)}`);
+    process.stdout.write(`${out.join("\n")}\n`);
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => { process.exit(code); },
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
