@@ -374,9 +374,11 @@ export async function runIntakeBench(options: BenchOptions): Promise<BenchReport
     ],
     targets,
     notes: [
-      "One process: embedded Azurite, the local host and the senders share one event loop (ELU near 1 = CPU-bound).",
+      azuriteMode === "process"
+        ? "Azurite runs as its own process (storage is another machine in Azure); the local host and the senders share this process's event loop (ELU near 1 = CPU-bound)."
+        : "One process: embedded Azurite, the local host and the senders share one event loop (ELU near 1 = CPU-bound).",
       "Floor: TableClient.createEntity (revision-sized entity, own partition) then QueueClient.sendMessage, sequential per operation, same Azurite, same senders.",
-      "Intake rows send a new notice per request (unique trackingId + communicationId): store revision, upsert notice, enqueue, mark enqueued.",
+      "Intake rows send a new notice per request (unique trackingId + communicationId): one transaction (revision row + the notice's pending mark), then enqueue.",
       "Duplicate rows re-send the bodies of the same level's new-notice row (already recorded and enqueued).",
       "Queue worker: paused during the intake/floor rows (poll interval set to 1 h; the backlog is drained after, see parameters.drain); 'worker on' rows let noticeProcess consume concurrently (realistic).",
       "vs floor = intake req/s ÷ floor req/s at the same senders (the issue's ratio); vs floor (CPU) = floor CPU ms/req ÷ row CPU ms/req, steadier when other processes share the machine.",
