@@ -6,11 +6,19 @@
  * Azure.Bicep.CommandLine.<rid> restored with the dotnet CLI into .bicep/ (git-ignored; later runs reuse it).
  * Lint warnings count as errors: infra/bicepconfig.json raises the rules to `error`, and any remaining compiler
  * warning (BCPxxx) fails the build too.
+ *
+ * Options:
+ *   --if-available   when no compiler can be had (no bicep, no `az bicep`, no dotnet, or the NuGet restore cannot
+ *                    reach a package source), print `infra: skipped: <reason>` and exit 0 (`npm test` uses this).
+ *                    Anything else that fails (a Bicep error, a lint warning, a settings mismatch) still fails.
+ *   --dotnet PATH    the dotnet CLI to restore with (default `dotnet` on PATH).
+ *   --cache-dir DIR  where the restored package is kept (default .bicep/ in the repository).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { SETTING_NAMES } from "../shared/config.js";
 import { NOT_IN_AZURE, PLATFORM_SETTINGS, bicepAppSettingNames, checkAppSettings } from "./settingsCheck.js";
 
@@ -19,13 +27,36 @@ const BICEP_VERSION = "0.49.2";
 
 const infraDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = dirname(infraDir);
-const cacheDir = join(repoRoot, ".bicep");
 const mainBicep = join(infraDir, "main.bicep");
 const apiBicep = join(infraDir, "app", "api.bicep");
 
 class BuildError extends Error {
   override readonly name = "BuildError";
 }
+
+/** No compiler can be had on this machine: the one failure `--if-available` turns into a skip. */
+class CompilerUnavailable extends BuildError {}
+
+function parseOptions(): { "if-available": boolean; dotnet: string; "cache-dir"?: string } {
+  try {
+    return parseArgs({
+      options: {
+        "if-available": { type: "boolean", default: false },
+        dotnet: { type: "string", default: "dotnet" },
+        "cache-dir": { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`infra:build: ${error instanceof Error ? error.message : String(error)} (options: --if-available, --dotnet PATH, --cache-dir DIR)\n`);
+    process.exit(2);
+  }
+}
+
+const options = parseOptions();
+const dotnet = options.dotnet;
+const cacheDir = options["cache-dir"] === undefined ? join(repoRoot, ".bicep") : resolve(options["cache-dir"]);
 
 /** How to run one Bicep verb on a file; `bicep` and `az bicep` spell their arguments differently. */
 interface BicepRunner {
@@ -61,16 +92,16 @@ function standaloneRunner(command: string, describe: string): BicepRunner {
 function runtimeId(): string {
   const os = { linux: "linux", darwin: "osx", win32: "win" }[process.platform as string];
   const arch = { x64: "x64", arm64: "arm64" }[process.arch as string];
-  if (!os || !arch) throw new BuildError(`no Bicep package for ${process.platform}/${process.arch}; install bicep and put it on PATH`);
+  if (!os || !arch) throw new CompilerUnavailable(`no Bicep package for ${process.platform}/${process.arch}; install bicep and put it on PATH`);
   return `${os}-${arch}`;
 }
 
 function sdkTargetFramework(): string {
   let version: string;
   try {
-    version = execFileSync("dotnet", ["--version"], { encoding: "utf8" }).trim();
+    version = execFileSync(dotnet, ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
   } catch {
-    throw new BuildError("neither bicep, az nor dotnet found; install one of them (dotnet restores the pinned Bicep)");
+    throw new CompilerUnavailable(`no bicep, az or ${dotnet === "dotnet" ? "dotnet" : `dotnet (${dotnet})`} found; install one of them (dotnet restores the pinned Bicep)`);
   }
   const major = /^(\d+)\./.exec(version)?.[1];
   if (!major) throw new BuildError(`unexpected dotnet --version output: ${version}`);
@@ -89,6 +120,7 @@ function restoredBicep(): string {
     return binary;
   }
 
+  const targetFramework = sdkTargetFramework(); // first: without dotnet there is nothing to restore with
   const started = Date.now();
   log(`restoring ${packageId} ${BICEP_VERSION} from NuGet with the dotnet CLI (first run only)...`);
   const projectDir = join(cacheDir, "restore");
@@ -100,7 +132,7 @@ function restoredBicep(): string {
     [
       '<Project Sdk="Microsoft.NET.Sdk">',
       "  <PropertyGroup>",
-      `    <TargetFramework>${sdkTargetFramework()}</TargetFramework>`,
+      `    <TargetFramework>${targetFramework}</TargetFramework>`,
       "  </PropertyGroup>",
       "  <ItemGroup>",
       `    <PackageDownload Include="${packageId}" Version="[${BICEP_VERSION}]" />`,
@@ -109,12 +141,20 @@ function restoredBicep(): string {
       "",
     ].join("\n"),
   );
-  const restore = spawnSync("dotnet", ["restore", project, "--packages", packagesDir, "--verbosity", "quiet"], {
+  const restore = spawnSync(dotnet, ["restore", project, "--packages", packagesDir, "--verbosity", "quiet"], {
     encoding: "utf8",
     env: { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: "1", DOTNET_NOLOGO: "1", DOTNET_SKIP_FIRST_TIME_EXPERIENCE: "1" },
   });
   if (restore.error !== undefined || restore.status !== 0) {
-    const detail = `${restore.stdout}${restore.stderr}`.split("\n").find((l) => /error/i.test(l))?.trim();
+    const output = `${restore.stdout}${restore.stderr}`;
+    // NU1301: "Unable to load the service index for source": no package source is reachable (offline, proxy).
+    // Any other failure (package or version not found, a broken SDK) is a real error, not a missing compiler.
+    const unreachable = /\bNU1301\b|Unable to load the service index/i.exec(output);
+    if (unreachable) {
+      const source = /for source (\S+)/.exec(output)?.[1] ?? "the NuGet package source";
+      throw new CompilerUnavailable(`no bicep or az, and dotnet restore cannot reach ${source.replace(/[.:]$/, "")} (NU1301)`);
+    }
+    const detail = output.split("\n").find((l) => /error/i.test(l))?.trim();
     throw new BuildError(`dotnet restore of ${packageId} ${BICEP_VERSION} failed: ${detail ?? restore.error?.message ?? "see dotnet output"}`);
   }
   if (!existsSync(binary)) throw new BuildError(`restored ${packageId} but ${relative(repoRoot, binary)} is missing`);
@@ -191,6 +231,10 @@ function main(): void {
 try {
   main();
 } catch (error) {
+  if (options["if-available"] && error instanceof CompilerUnavailable) {
+    log(`skipped: ${error.message}`);
+    process.exit(0);
+  }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`infra:build failed: ${message}\n`);
   process.exit(1);

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { z } from "zod";
 
 /** The parts of host.json the local host honours, so queue and timeout behaviour match Azure. */
@@ -23,6 +24,17 @@ export const HostJsonSchema = z.looseObject({
 });
 export type HostJson = z.infer<typeof HostJsonSchema>;
 
-export function readHostJson(path: string): HostJson {
-  return HostJsonSchema.parse(JSON.parse(readFileSync(path, "utf8")));
+export function readHostJson(file: string): HostJson {
+  return HostJsonSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+}
+
+/**
+ * The project root: the nearest ancestor of `from` with a package.json. The same code runs from the sources (tsx:
+ * local/) and compiled (dist/local/), so paths to host.json or local.settings.json cannot be fixed relative paths.
+ */
+export function projectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, "package.json"))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
 }

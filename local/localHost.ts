@@ -14,7 +14,7 @@ import { QueueServiceClient, type QueueClient } from "@azure/storage-queue";
 import { CronExpressionParser } from "cron-parser";
 import { installFunctionsCore, registeredFunctions, type RegisteredFunction } from "./functionRegistry.js";
 import { compileRoute, type CompiledRoute } from "./routes.js";
-import { readHostJson, type HostJson } from "./hostSettings.js";
+import { projectRoot, readHostJson, type HostJson } from "./hostSettings.js";
 
 // Under Node ESM only `app` is a detectable named export of @azure/functions; classes come from the default export.
 const { HttpRequest, HttpResponse, InvocationContext } = functions;
@@ -81,7 +81,7 @@ interface HttpRoute {
 
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log: HostLog = options.log ?? ((level, message) => { process.stderr.write(`[${level}] ${message}\n`); });
-  const hostJson: HostJson = readHostJson(options.hostJsonPath ?? path.join(here, "..", "host.json"));
+  const hostJson: HostJson = readHostJson(options.hostJsonPath ?? path.join(projectRoot(here), "host.json"));
   const registered = await loadFunctions(options.functionsDir);
   const routePrefix = `/${hostJson.extensions.http.routePrefix}`;
   const counters = { invocations: 0, failures: 0, poisoned: 0 };

@@ -10,8 +10,9 @@ import { Command, InvalidArgumentError } from "commander";
 import { exportToProcess, loadSettings, processEnvironment } from "../shared/config.js";
 import { EmbeddedAzurite } from "./azurite.js";
 import { startLocalHost } from "./localHost.js";
+import { projectRoot } from "./hostSettings.js";
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const root = projectRoot(path.dirname(fileURLToPath(import.meta.url)));
 
 function integer(value: string): number {
   const n = Number(value);

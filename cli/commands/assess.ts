@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readJsonFile } from "../readJsonFile.js";
 import { assessNotice, type Assessment } from "../../shared/domain/assessNotice.js";
 import type { Notice } from "../../shared/domain/notice.js";
 import { parseNoticeDocument } from "../../shared/domain/noticeDocument.js";
@@ -22,7 +22,7 @@ export const registerAssess: CommandRegistrar = (program, io) => {
     .argument("<file>", "JSON file with the notice")
     .option("--json", "print the assessment as JSON only")
     .action(async (file: string, options: { json?: boolean }) => {
-      const json = await readJsonFile(file);
+      const json = (await readJsonFile(file)).json;
       // The clock is read here, at the edge: it only stands in for a manual notice's missing publishedAt.
       const now = new Date();
       const list = graphList(json);
@@ -47,16 +47,6 @@ export const registerAssess: CommandRegistrar = (program, io) => {
     });
 };
 
-async function readJsonFile(file: string): Promise<unknown> {
-  const raw = await readFile(file, "utf8").catch((error: unknown) => {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  });
-  try {
-    return JSON.parse(raw.replace(/^\uFEFF/, ""));
-  } catch (error) {
-    throw new CliError(`${file} is not valid JSON: ${(error as Error).message.split("\n")[0] ?? ""}`);
-  }
-}
 
 /** The issues of a Graph list response (`value`) or health overview (`issues`); undefined for a single document. */
 function graphList(json: unknown): unknown[] | undefined {

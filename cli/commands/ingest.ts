@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readJsonFile } from "../readJsonFile.js";
 import { createLogger } from "../../shared/adapters/logger.js";
 import { ingestNoticeDocument } from "../../shared/app/ingestNotice.js";
 import { AppError } from "../../shared/errors.js";
@@ -13,15 +13,7 @@ export const registerIngest: CommandRegistrar = (program, io) => {
     .argument("<file>", "JSON file with the notice")
     .option("--json", "print the result as JSON only")
     .action(async (file: string, options: { json?: boolean }) => {
-      const raw = await readFile(file, "utf8").catch((error: unknown) => {
-        throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-      });
-      let json: unknown;
-      try {
-        json = JSON.parse(raw.replace(/^\uFEFF/, ""));
-      } catch (error) {
-        throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
-      }
+      const { json, raw } = await readJsonFile(file);
       await withStorage(io, async (services) => {
         const logger = createLogger((_level, line) => { io.err(line); }, "warn");
         try {

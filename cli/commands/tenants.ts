@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readJsonFile } from "../readJsonFile.js";
 import { createLogger } from "../../shared/adapters/logger.js";
 import { importTenants, listTenants } from "../../shared/app/tenantRegistry.js";
 import { retentionDays, type TenantProfile } from "../../shared/domain/tenant.js";
@@ -18,16 +18,6 @@ function problemLine(error: AppError): string {
   return `${problems.length} ${problems.length === 1 ? "problem" : "problems"}: ${shown}${more}`;
 }
 
-async function readJsonFile(file: string): Promise<unknown> {
-  const raw = await readFile(file, "utf8").catch((error: unknown) => {
-    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  });
-  try {
-    return JSON.parse(raw.replace(/^\uFEFF/, ""));
-  } catch (error) {
-    throw new CliError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
-}
 
 /** Turns a refused request into the CLI's one error line; with `--json` the full problem list goes to stdout. */
 function failed(error: unknown, io: CliIo, json: boolean | undefined): never {
@@ -55,7 +45,7 @@ export const registerTenants: CommandRegistrar = (program, io) => {
     .argument("<file>", "JSON file with the profiles")
     .option("--json", "print the result as JSON only")
     .action(async (file: string, options: { json?: boolean }) => {
-      const json = await readJsonFile(file);
+      const json = (await readJsonFile(file)).json;
       await withStorage(io, async (services) => {
         const logger = createLogger((_level, line) => { io.err(line); }, "warn");
         try {

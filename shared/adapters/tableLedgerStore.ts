@@ -40,13 +40,6 @@ const BlindWindowSchema = z.object({
   history: HistorySchema,
 });
 
-/** Upserts and deletes in transactions of at most 100 actions (one partition per transaction, as Table Storage requires). */
-async function submitInBatches(table: LazyTable, actions: TableTransaction["actions"]): Promise<void> {
-  for (let i = 0; i < actions.length; i += 100) {
-    const chunk = actions.slice(i, i + 100);
-    await table.run((t) => t.submitTransaction(chunk));
-  }
-}
 
 /** The blind-window ledger in Table Storage: WindowContributions (PK tenant, RK source~notice) and Windows (PK tenant, RK source~window). */
 export class TableLedgerStore implements LedgerStore {
@@ -114,7 +107,7 @@ export class TableLedgerStore implements LedgerStore {
         }, "Replace"]);
       }
       for (const rowKey of existing) if (!wanted.has(rowKey)) actions.push(["delete", { partitionKey: pk, rowKey }]);
-      await submitInBatches(this.windows, actions);
+      await this.windows.submitTransactions("write windows", actions);
     });
   }
 

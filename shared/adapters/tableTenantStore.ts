@@ -12,13 +12,6 @@ type Entity = Record<string, unknown>;
 const TENANT_PARTITION = "tenant";
 const SUBSCRIPTION_PARTITION = "subscription";
 
-/**
- * Entity Group Transactions: at most 100 actions, one partition, 4 MiB of payload
- * (https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions).
- * The byte budget keeps a batch of large profiles well under the payload limit.
- */
-const MAX_ACTIONS = 100;
-const MAX_BATCH_BYTES = 2 * 1024 * 1024;
 /** A string property holds 64 KiB (32 K UTF-16 characters); longer profiles go through the gzip codec. */
 const MAX_INLINE_CHARS = 30_000;
 /** Up to this many tenants, stale index rows are found with a filter on their ids; beyond it, one scan is cheaper. */
@@ -48,32 +41,6 @@ function readProfile(entity: Entity): TenantProfile {
   const parsed = TenantProfileSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`tenant entity ${String(entity.rowKey)} holds an invalid profile: ${parsed.error.issues.length} problems`);
   return parsed.data;
-}
-
-/** Rough wire size of an action, for the transaction byte budget (binary properties travel base64-encoded). */
-function approximateBytes(entity: Entity): number {
-  let bytes = 256;
-  for (const [name, value] of Object.entries(entity)) {
-    bytes += name.length + 16 + (value instanceof Uint8Array ? Math.ceil(value.length / 3) * 4 : Buffer.byteLength(String(value)) * 1.2);
-  }
-  return bytes;
-}
-
-/** Splits one partition's actions into transactions within the action and byte limits. */
-function* transactions(actions: TransactionAction[]): Generator<TransactionAction[]> {
-  let batch: TransactionAction[] = [];
-  let bytes = 0;
-  for (const action of actions) {
-    const size = approximateBytes(action[1]);
-    if (batch.length > 0 && (batch.length >= MAX_ACTIONS || bytes + size > MAX_BATCH_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(action);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
 }
 
 /** Tenants (PK `tenant`, RK tenant id → profile) and Subscriptions (PK `subscription`, RK subscription id → tenant id). */
@@ -160,11 +127,8 @@ export class TableTenantStore implements TenantStore {
     return found;
   }
 
-  /** Submits one partition's actions as transactions of at most 100 actions each. */
   private async submit(table: LazyTable, operation: string, actions: TransactionAction[]): Promise<void> {
-    for (const batch of transactions(actions)) {
-      await guardStorage(operation, () => table.run((t) => t.submitTransaction(batch)));
-    }
+    await table.submitTransactions(operation, actions);
   }
 
   /** Pages of a query; an outage while paging becomes StorageUnavailableError like any other storage call. */

@@ -1,4 +1,4 @@
-import type { ListTableEntitiesOptions, TableClient, TableEntityResult } from "@azure/data-tables";
+import type { ListTableEntitiesOptions, TableClient, TableEntityResult, TransactionAction } from "@azure/data-tables";
 import { guardStorage, isStatus, storageErrorInfo } from "./storageErrors.js";
 
 /** Table names (DESIGN.md "Storage"). */
@@ -8,6 +8,40 @@ export const TABLES = {
   tenants: "Tenants",
   subscriptions: "Subscriptions",
 } as const;
+
+/**
+ * Entity Group Transactions: at most 100 actions, one partition, 4 MiB of payload
+ * (https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions).
+ * The byte budget keeps a batch of large entities well under the payload limit.
+ */
+const MAX_ACTIONS = 100;
+const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
+/** Rough wire size of an action, for the transaction byte budget (binary properties travel base64-encoded). */
+function approximateBytes(entity: object): number {
+  let bytes = 256;
+  for (const [name, value] of Object.entries(entity)) {
+    bytes += name.length + 16 + (value instanceof Uint8Array ? Math.ceil(value.length / 3) * 4 : Buffer.byteLength(String(value)) * 1.2);
+  }
+  return bytes;
+}
+
+/** Splits one partition's actions into transactions within the action and byte limits. */
+export function* transactions(actions: readonly TransactionAction[]): Generator<TransactionAction[]> {
+  let batch: TransactionAction[] = [];
+  let bytes = 0;
+  for (const action of actions) {
+    const size = approximateBytes(action[1]);
+    if (batch.length > 0 && (batch.length >= MAX_ACTIONS || bytes + size > MAX_BATCH_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(action);
+    bytes += size;
+  }
+  if (batch.length > 0) yield batch;
+}
 
 /**
  * A table that creates itself on first use: creating a table that exists is not an error in @azure/data-tables,
@@ -28,6 +62,13 @@ export class LazyTable {
         return call(this.client);
       }
       throw error;
+    }
+  }
+
+  /** Submits one partition's actions as as few transactions as the limits allow (batched writes, DESIGN.md). */
+  async submitTransactions(operation: string, actions: readonly TransactionAction[]): Promise<void> {
+    for (const batch of transactions(actions)) {
+      await guardStorage(operation, () => this.run((t) => t.submitTransaction(batch)));
     }
   }
 
