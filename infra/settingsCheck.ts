@@ -199,3 +199,86 @@ export function checkAppSettings(input: SettingsCheckInput): string[] {
   }
   return problems;
 }
+
+/**
+ * Returns the setting names of the README's `## Settings` table: the backticked names in the first column of the
+ * first table under that heading. A cell may list several names; one written as `__x` is shorthand for the previous
+ * full name in the same cell with its last `__` part replaced (`AzureWebJobsStorage__tableServiceUri`,
+ * `__queueServiceUri` → `AzureWebJobsStorage__queueServiceUri`). Pure: text in, names out.
+ */
+export function readmeSettingNames(markdown: string, heading = "## Settings"): string[] {
+  const lines = markdown.split(/\r?\n/);
+  const start = lines.findIndex((l) => l.trim() === heading);
+  if (start < 0) throw new SettingsParseError(`no '${heading}' heading found`);
+  const section: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (/^#{1,2} /.test(line)) break; // the next section of the same or a higher level
+    section.push(line);
+  }
+  const tableStart = section.findIndex((l) => l.trimStart().startsWith("|"));
+  if (tableStart < 0) throw new SettingsParseError(`no table under '${heading}'`);
+  const rows: string[] = [];
+  for (const line of section.slice(tableStart)) {
+    if (!line.trimStart().startsWith("|")) break;
+    rows.push(line.trim());
+  }
+  const [, separator, ...body] = rows;
+  if (separator === undefined || !/^\|(\s*:?-+:?\s*\|)+$/.test(separator)) {
+    throw new SettingsParseError(`the table under '${heading}' has no header separator row`);
+  }
+
+  const names: string[] = [];
+  for (const row of body) {
+    const firstCell = row.slice(1).split("|")[0] ?? "";
+    const inCell = [...firstCell.matchAll(/`([^`]+)`/g)].map((m) => (m[1] ?? "").trim());
+    if (inCell.length === 0) throw new SettingsParseError(`settings table row names no setting: ${row}`);
+    let previous: string | undefined;
+    for (const written of inCell) {
+      let name = written;
+      if (written.startsWith("__")) {
+        const cut = previous?.lastIndexOf("__") ?? -1;
+        if (previous === undefined || cut <= 0) {
+          throw new SettingsParseError(`'${written}' abbreviates a name, but no full name precedes it in: ${firstCell.trim()}`);
+        }
+        name = previous.slice(0, cut) + written;
+      }
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SettingsParseError(`'${written}' is not a setting name`);
+      names.push(name);
+      previous = name;
+    }
+  }
+  if (names.length === 0) throw new SettingsParseError(`the table under '${heading}' lists no settings`);
+  return names;
+}
+
+export interface ReadmeCheckInput {
+  /** Names the README's settings table documents (from readmeSettingNames). */
+  readmeNames: readonly string[];
+  /** Names shared/config.ts reads (SETTING_NAMES). */
+  configNames: readonly string[];
+  /** Names the Bicep sets (from bicepAppSettingNames); each must be documented or a listed platform setting. */
+  bicepNames?: readonly string[];
+  platformSettings?: Readonly<Record<string, string>>;
+}
+
+/** Every way the README's settings table disagrees with config (and the Bicep), one sentence each; empty = agree. */
+export function checkReadmeSettings(input: ReadmeCheckInput): string[] {
+  const platform = input.platformSettings ?? PLATFORM_SETTINGS;
+  const readme = new Set(input.readmeNames);
+  const config = new Set(input.configNames);
+  const problems: string[] = [];
+  const duplicates = input.readmeNames.filter((n, idx) => input.readmeNames.indexOf(n) !== idx);
+  for (const name of new Set(duplicates)) problems.push(`${name} is listed more than once in the README's settings table`);
+  for (const name of config) {
+    if (!readme.has(name)) problems.push(`${name} is read by shared/config.ts but missing from the README's settings table`);
+  }
+  for (const name of readme) {
+    if (!config.has(name)) problems.push(`${name} is in the README's settings table but shared/config.ts does not read it`);
+  }
+  for (const name of new Set(input.bicepNames ?? [])) {
+    if (!readme.has(name) && !(name in platform)) {
+      problems.push(`${name} is set in api.bicep but is neither in the README's settings table nor a listed platform setting`);
+    }
+  }
+  return problems;
+}

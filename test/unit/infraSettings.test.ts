@@ -8,11 +8,14 @@ import {
   SettingsParseError,
   bicepAppSettingNames,
   checkAppSettings,
+  checkReadmeSettings,
+  readmeSettingNames,
 } from "../../infra/settingsCheck.js";
 
 // Only the settings-name check runs here; compiling the Bicep is `npm run infra:build` (no download in unit tests).
 const apiBicep = readFileSync(fileURLToPath(new URL("../../infra/app/api.bicep", import.meta.url)), "utf8");
 const bicepNames = bicepAppSettingNames(apiBicep);
+const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
 
 /** api.bicep with one more setting added to its first object literal. */
 function withExtraSetting(name: string): string {
@@ -103,5 +106,79 @@ describe("infra app settings match shared/config.ts", () => {
     expect(() => bicepAppSettingNames(`var appSettings = {\n  A: 'x'\n}\n`)).toThrow(/properties: appSettings/);
     expect(() => bicepAppSettingNames(`var appSettings = {\n  A: {\n    B: 'x'\n  }\n}\n${tail}`)).toThrow(/scalars/);
     expect(() => bicepAppSettingNames(`var appSettings = {\n  '\${name}': 'x'\n}\n${tail}`)).toThrow(/computed/);
+  });
+});
+
+describe("the README's settings table matches shared/config.ts and the Bicep", () => {
+  const table = (...rows: string[]): string =>
+    ["# app", "", "## Settings", "", "Intro text.", "", "| setting | default | meaning |", "|---|---|---|", ...rows, "", "## Next", "| `NOT_A_SETTING` | x | y |", ""].join("\n");
+
+  it("documents exactly the names in the config schema", () => {
+    const names = readmeSettingNames(readme);
+    expect(checkReadmeSettings({ readmeNames: names, configNames: SETTING_NAMES })).toEqual([]);
+    expect(new Set(names)).toEqual(new Set(SETTING_NAMES));
+    expect(names).toHaveLength(SETTING_NAMES.length);
+  });
+
+  it("documents every name the Bicep sets, or lists it as a platform setting", () => {
+    const problems = checkReadmeSettings({ readmeNames: readmeSettingNames(readme), configNames: SETTING_NAMES, bicepNames });
+    expect(problems).toEqual([]);
+    const undocumented = bicepNames.filter((n) => !readmeSettingNames(readme).includes(n));
+    expect(undocumented.sort()).toEqual(Object.keys(PLATFORM_SETTINGS).sort());
+  });
+
+  it("reads the first column only, and expands `__x` relative to the previous full name in the cell", () => {
+    const text = table(
+      "| `Storage` | — | connection |",
+      "| `Storage__tableServiceUri`, `__queueServiceUri`, `__blobServiceUri` | from `Storage__accountName` | endpoints |",
+      "| `A__b__c`, `__d` | `IGNORED` | nested prefix |",
+    );
+    expect(readmeSettingNames(text)).toEqual([
+      "Storage",
+      "Storage__tableServiceUri",
+      "Storage__queueServiceUri",
+      "Storage__blobServiceUri",
+      "A__b__c",
+      "A__b__d",
+    ]);
+    expect(readmeSettingNames(readme)).toEqual(expect.arrayContaining(["AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__blobServiceUri"]));
+  });
+
+  it("fails on a missing name, an extra name and a repeated name", () => {
+    const config = ["ONE", "TWO", "THREE"];
+    const missing = readmeSettingNames(table("| `ONE` | — | x |", "| `TWO` | — | y |"));
+    expect(checkReadmeSettings({ readmeNames: missing, configNames: config })).toEqual([
+      expect.stringContaining("THREE is read by shared/config.ts but missing from the README"),
+    ]);
+    const extra = readmeSettingNames(table("| `ONE`, `TWO` | — | x |", "| `THREE` | — | y |", "| `FOUR` | — | z |"));
+    expect(checkReadmeSettings({ readmeNames: extra, configNames: config })).toEqual([
+      expect.stringContaining("FOUR is in the README's settings table but shared/config.ts does not read it"),
+    ]);
+    const repeated = readmeSettingNames(table("| `ONE`, `TWO` | — | x |", "| `THREE`, `ONE` | — | y |"));
+    expect(checkReadmeSettings({ readmeNames: repeated, configNames: config })).toEqual([expect.stringContaining("ONE is listed more than once")]);
+    expect(checkReadmeSettings({ readmeNames: config, configNames: config, bicepNames: ["ONE", "HIDDEN"], platformSettings: {} })).toEqual([
+      expect.stringContaining("HIDDEN is set in api.bicep but is neither in the README's settings table"),
+    ]);
+  });
+
+  it("the real README fails the check when a row is dropped or a name is added", () => {
+    const dropped = readme.replace(/^\| `BLINDWINDOW_LOG_LEVEL` .*\n/m, "");
+    expect(dropped).not.toEqual(readme);
+    expect(checkReadmeSettings({ readmeNames: readmeSettingNames(dropped), configNames: SETTING_NAMES })).toEqual([
+      expect.stringContaining("BLINDWINDOW_LOG_LEVEL is read by shared/config.ts but missing"),
+    ]);
+    const added = readme.replace(/^(\| `BLINDWINDOW_LOG_LEVEL` .*\n)/m, "$1| `BLINDWINDOW_NOT_READ` | — | stale |\n");
+    expect(checkReadmeSettings({ readmeNames: readmeSettingNames(added), configNames: SETTING_NAMES })).toEqual([
+      expect.stringContaining("BLINDWINDOW_NOT_READ is in the README's settings table"),
+    ]);
+  });
+
+  it("rejects a README it cannot read", () => {
+    expect(() => readmeSettingNames("# app\n\nno settings here\n")).toThrow(SettingsParseError);
+    expect(() => readmeSettingNames("## Settings\n\nprose only\n\n## Next\n| `A` | b |\n")).toThrow(/no table/);
+    expect(() => readmeSettingNames(table("| plain words | — | x |"))).toThrow(/names no setting/);
+    expect(() => readmeSettingNames(table("| `__orphan` | — | x |"))).toThrow(/no full name precedes/);
+    expect(() => readmeSettingNames(table("| `not a name` | — | x |"))).toThrow(/not a setting name/);
+    expect(() => readmeSettingNames("## Settings\n\n| setting |\n| `A` |\n")).toThrow(/separator/);
   });
 });
