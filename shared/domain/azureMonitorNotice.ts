@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { htmlToText } from "./htmlToText.js";
 import { toInstant } from "./instant.js";
-import type { Notice } from "./notice.js";
+import { NoticeSchema, type Notice } from "./notice.js";
 import type { ParseResult } from "./parseResult.js";
 import { zodProblems } from "./parseResult.js";
 
@@ -168,6 +168,9 @@ function fromProperties(
     ...(impactStart ? { impactStart } : {}),
     ...(impactEnd ? { impactEnd } : {}),
   };
+  // What is stored must read back: e.g. a 512-character communicationId plus its stage is a revision key too long.
+  const checked = NoticeSchema.safeParse(notice);
+  if (!checked.success) return { ok: false, errors: zodProblems(checked.error) };
   return { ok: true, value: notice };
 }
 

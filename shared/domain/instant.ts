@@ -12,5 +12,8 @@ export function toInstant(value: string): string | undefined {
   const truncated = trimmed.replace(/(\.\d{3})\d+/, "$1");
   const hasZone = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(truncated);
   const ms = Date.parse(hasZone || truncated.length === 10 ? truncated : `${truncated}Z`);
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return undefined;
+  // An offset can push 9999-12-31 into year 10000 ("+010000-…"), which is no ISO 8601 instant of four-digit years.
+  const iso = new Date(ms).toISOString();
+  return /^\d{4}-/.test(iso) ? iso : undefined;
 }

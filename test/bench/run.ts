@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { runIntakeBench, type BenchOptions } from "./intake.js";
 import { runLedgerBench } from "./ledger.js";
 import { runGraphPagingBench } from "./graphPaging.js";
+import { runRequestCountBench } from "./requestCounts.js";
 import type { BenchReport, BenchTable } from "./stats.js";
 
 interface Benchmark {
@@ -24,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "intake", run: runIntakeBench },
   { name: "ledger", run: runLedgerBench },
   { name: "graph-paging", run: graphPagingReport },
+  { name: "request-counts", run: (options) => runRequestCountBench({ quick: options.quick }) },
 ];
 
 /** Adapts the Graph paging benchmark's rows to the common report shape. */
