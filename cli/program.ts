@@ -21,6 +21,10 @@ export const processIo: CliIo = {
 /** A command module: adds its sub-command(s) to the program. */
 export type CommandRegistrar = (program: Command, io: CliIo) => void;
 
+/** Error lines echo operator input (file names): control characters are shown escaped, so the error stays one line. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach the terminal raw
+const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
 /** Runs the CLI with argv (without node and script); returns the exit code instead of exiting. */
 export async function runCli(argv: string[], registrars: CommandRegistrar[], io: CliIo = processIo): Promise<number> {
   const program = new Command("blindwindow")
@@ -38,7 +42,7 @@ export async function runCli(argv: string[], registrars: CommandRegistrar[], io:
       return error.exitCode === 0 ? 0 : error.exitCode;
     }
     if (error instanceof CliError) {
-      io.err(`blindwindow: ${error.message}`);
+      io.err(`blindwindow: ${oneLine(error.message)}`);
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);

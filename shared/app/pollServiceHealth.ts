@@ -179,10 +179,8 @@ async function pollTenant(deps: PollServiceHealthDeps, source: ServiceHealthSour
             deps.logger.warn("invalid service health issue skipped", { tenant: tenantId, problems: normalised.errors.slice(0, 5) });
             continue;
           }
-          // Graph issue ids are global (MO123456 is the same incident in every tenant that sees it); the revision
-          // names the tenant too, so each tenant's sighting is its own revision and processing (which folds the
-          // tenants of all revisions) matches every tenant that saw it, not only the first one polled.
-          const notice = { ...normalised.notice, revision: `${normalised.notice.revision}~${tenantId}` };
+          // The revision names the tenant (see normaliseServiceHealthIssue): each tenant's sighting is its own.
+          const notice = normalised.notice;
           const key = `${notice.id}\u0000${notice.revision}`;
           if (seen.has(key)) continue;
           seen.add(key);

@@ -136,7 +136,12 @@ export async function processNoticeMessage(deps: ProcessNoticeDeps, input: unkno
 }
 
 async function poison(deps: Pick<ProcessNoticeDeps, "queue" | "logger">, input: unknown, reason: string, problems: string[]): Promise<ProcessNoticeOutcome> {
-  await deps.queue.send("notices-poison", { reason, problems, message: input });
+  // A queue message holds 64 KiB of base64: an undecodable message near that size (or full of characters JSON escapes)
+  // must still fit, with its reason, so keep only the head of it (and of each problem) when the whole does not.
+  const entry = { reason, problems, message: input };
+  const fits = Buffer.byteLength(JSON.stringify(entry)) <= 40_000;
+  const head = (text: string | undefined, n: number): string => (text ?? String(input)).slice(0, n);
+  await deps.queue.send("notices-poison", fits ? entry : { reason, problems: problems.slice(0, 10).map((p) => head(p, 300)), truncated: true, head: head(JSON.stringify(input), 2048) });
   deps.logger.warn(`message moved to notices-poison: ${reason}`, { problems });
   return { outcome: "poisoned", problems };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { contentHash } from "./contentHash.js";
 import { htmlToText } from "./htmlToText.js";
 import { toInstant } from "./instant.js";
-import type { Notice } from "./notice.js";
+import { NoticeSchema, type Notice } from "./notice.js";
 import { zodProblems } from "./parseResult.js";
 
 /**
@@ -81,8 +81,11 @@ export function isServiceHealthIssue(json: unknown): boolean {
 
 /**
  * Normalises a Graph serviceHealthIssue into a notice revision. `tenantId` is the tenant it was polled for. The
- * revision is `lastModifiedDateTime~hash(posts)`: Graph bumps lastModifiedDateTime when it adds a post, and the hash
- * tells two payloads with the same timestamp but different posts apart.
+ * revision is `lastModifiedDateTime~hash(posts)[~tenant]`: Graph bumps lastModifiedDateTime when it adds a post, and
+ * the hash tells two payloads with the same timestamp but different posts apart. Graph issue ids are global
+ * (MO123456 is the same incident in every tenant that sees it), so a polled revision also names its tenant: each
+ * tenant's sighting is its own revision, and processing (which folds the tenants of all revisions) matches every
+ * tenant that saw it, not only the first one polled.
  */
 export function normaliseServiceHealthIssue(json: unknown, tenantId?: string): M365NoticeResult {
   const parsed = ServiceHealthIssueSchema.safeParse(json);
@@ -99,7 +102,7 @@ export function normaliseServiceHealthIssue(json: unknown, tenantId?: string): M
   const notice: Notice = {
     source: "m365",
     id: issue.id,
-    revision: `${publishedAt}~${contentHash(posts, 16)}`,
+    revision: `${publishedAt}~${contentHash(posts, 16)}${tenantId ? `~${tenantId}` : ""}`,
     title: repairMojibake(issue.title).trim(),
     text,
     services: [issue.service],
@@ -113,6 +116,9 @@ export function normaliseServiceHealthIssue(json: unknown, tenantId?: string): M
     impactStart,
     ...(impactEnd ? { impactEnd } : {}),
   };
+  // Graph's own limits are not ours: an id over 512 characters would be stored but unreadable, so refuse it here.
+  const valid = NoticeSchema.safeParse(notice);
+  if (!valid.success) return { ok: false, errors: zodProblems(valid.error) };
   return { ok: true, notice };
 }
 

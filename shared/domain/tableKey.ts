@@ -6,8 +6,8 @@ import { createHash } from "node:crypto";
  * Escaping is percent-encoding of the forbidden characters plus `%` itself and `~` (our component separator), so it
  * is reversible and two different ids never share a key. Over-long ids keep a readable prefix and a hash.
  */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what Table Storage forbids
 // Lone surrogates (in `u` mode the range matches only unpaired ones) have no UTF-8 form: the service fails on them.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what Table Storage forbids
 const FORBIDDEN = /[/\\#?%~\u0000-\u001f\u007f-\u009f\ud800-\udfff]/gu;
 const MAX_KEY_CHARS = 480;
 

@@ -54,7 +54,7 @@ afterAll(async () => {
   expect(leakingLines(log.lines)).toEqual([]);
   await azurite.stop();
   const total = [...caseCounts.values()].reduce((a, b) => a + b, 0);
-  process.stdout.write(`intake fuzz cases: ${JSON.stringify(Object.fromEntries(caseCounts))} total ${total}\n`);
+  process.stdout.write(`intake fuzz cases: ${JSON.stringify(Object.fromEntries(caseCounts))} total ${total}, stored (202) ${String(accepted.answers)}\n`);
 });
 
 /** Sends a body to a route and checks the contract: 202 with an exact round trip, or a 4xx problem with no write. */
@@ -225,5 +225,33 @@ describe("valid notices with key-breaking ids are stored under escaped keys and 
       expect(await revisionsOf(b)).toEqual([b]);
     }
     expect(await table(azurite, TABLES.notices).getEntity(compositeKey("manual", "a~b"), "notice")).toMatchObject({ noticeId: "a~b" });
+  });
+});
+
+describe("inputs fuzzing found (regressions)", () => {
+  const alert = (properties: Record<string, unknown>, eventTimestamp?: string) => {
+    const body = structuredClone(COMMON) as { data: { alertContext: { eventTimestamp: string; properties: Record<string, unknown> } } };
+    Object.assign(body.data.alertContext.properties, properties);
+    if (eventTimestamp) body.data.alertContext.eventTimestamp = eventTimestamp;
+    return json(body);
+  };
+
+  it("a lone surrogate in an id is escaped in the key (was: 503, and the emulator refused every later transaction)", async () => {
+    expect((await exercise("submit", json({ ...(MANUAL_FIXTURE as object), id: "\ud800/" }))).status).toBe(202);
+    expect((await exercise("webhook", alert({ trackingId: "T\udfff", communicationId: "\ud800" }))).status).toBe(202);
+  });
+
+  it("a long id of emoji is shortened without cutting a surrogate pair", async () => {
+    expect((await exercise("submit", json({ ...(MANUAL_FIXTURE as object), id: `a${"😀".repeat(127)}` }))).status).toBe(202);
+  });
+
+  it("a timestamp an offset pushes into year 10000 is refused (was: 202, then unreadable)", async () => {
+    expect((await exercise("webhook", alert({ trackingId: "Y10K" }, "9999-12-31T23:59:59-12:00"))).status).toBe(400);
+    expect((await exercise("submit", json({ ...(MANUAL_FIXTURE as object), publishedAt: "9999-12-31T23:59:59-12:00" }))).status).toBe(400);
+  });
+
+  it("a revision key over 512 characters is refused (was: 202, then unreadable)", async () => {
+    expect((await exercise("webhook", alert({ trackingId: "LONGREV", communicationId: "c".repeat(512), stage: "Resolved" }))).status).toBe(400);
+    expect((await exercise("webhook", alert({ trackingId: "LONGTITLE", title: "t".repeat(5000) }))).status).toBe(400);
   });
 });
