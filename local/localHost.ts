@@ -245,9 +245,14 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const queue = queueService.getQueueClient(name);
     const poison = queueService.getQueueClient(`${name}-poison`);
     let delay = minPoll;
+    let exists = false;
     while (!stopping) {
       try {
-        await queue.createIfNotExists();
+        // Once, and again after an error (a queue deleted or an emulator restarted): not before every receive.
+        if (!exists) {
+          await queue.createIfNotExists();
+          exists = true;
+        }
         const visibility = Math.max(30, Math.ceil((hostJson.functionTimeout ?? 600_000) / 1000));
         const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: queueOpts.batchSize, visibilityTimeout: visibility });
         if (receivedMessageItems.length === 0) {
@@ -260,6 +265,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         delay = minPoll;
         await Promise.all(receivedMessageItems.map((m) => processMessage(fn, queue, poison, m)));
       } catch (error) {
+        exists = false;
         log("warn", `${fn.name}: queue ${name} unavailable: ${error instanceof Error ? error.message : String(error)}`);
         emptySeen.set(name, false);
         await sleep(Math.min(maxPoll, 1000));

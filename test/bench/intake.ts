@@ -1,3 +1,4 @@
+import { StorageCallCounter, type StorageCall } from "./storageCallCounter.js";
 /**
  * Intake benchmark: Service Health alerts POSTed through the local host (`/api/notices/azure-monitor`) at 1, 16 and 64
  * concurrent senders, next to the floor measured in the same run against the same embedded Azurite: the bare table
@@ -10,8 +11,6 @@
  */
 import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import diagnostics from "node:diagnostics_channel";
-import type { ClientRequest, IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { TableClient } from "@azure/data-tables";
@@ -81,60 +80,12 @@ function floorEntity(body: string): { entity: Record<string, unknown> & { partit
   };
 }
 
-// ---- storage round trips, seen through node:http diagnostics channels ----
-
-interface StorageCall { kind: string; ms: number }
-
-class StorageCallCounter {
-  private readonly started = new WeakMap<ClientRequest, { at: number; kind: string }>();
-  private calls: StorageCall[] = [];
-  private readonly services: Map<string, string>;
-  private readonly onStart = (message: unknown): void => {
-    const { request } = message as { request: ClientRequest };
-    const service = this.services.get(String(request.getHeader("host")));
-    if (service) this.started.set(request, { at: performance.now(), kind: describeCall(service, request.method, request.path) });
-  };
-  private readonly onFinish = (message: unknown): void => {
-    const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-    const start = this.started.get(request);
-    if (!start) return;
-    this.started.delete(request);
-    this.calls.push({ kind: `${start.kind} → ${response.statusCode ?? "?"}`, ms: performance.now() - start.at });
-  };
-
-  constructor(stack: BenchStack) {
-    this.services = new Map([
-      [`127.0.0.1:${stack.azurite.port("table")}`, "table"],
-      [`127.0.0.1:${stack.azurite.port("queue")}`, "queue"],
-      [`127.0.0.1:${stack.azurite.port("blob")}`, "blob"],
-    ]);
-    diagnostics.subscribe("http.client.request.start", this.onStart);
-    diagnostics.subscribe("http.client.response.finish", this.onFinish);
-  }
-
-  /** Calls completed since the last take (a poll in flight at the boundary lands in the next window). */
-  take(): StorageCall[] {
-    const out = this.calls;
-    this.calls = [];
-    return out;
-  }
-
-  close(): void {
-    diagnostics.unsubscribe("http.client.request.start", this.onStart);
-    diagnostics.unsubscribe("http.client.response.finish", this.onFinish);
-  }
-}
-
-/** "table POST NoticeRevisions", "table GET Notices(…)", "queue POST notices/messages", … */
-function describeCall(service: string, method: string, path: string): string {
-  const resource = (path.split("?")[0] ?? "").split("/").slice(2).join("/");
-  const entity = /^([^(]+)\(.+\)$/.exec(resource);
-  return `${service} ${method} ${entity ? `${entity[1] ?? ""}(key)` : resource}`;
-}
-
 function breakdown(calls: StorageCall[], requests: number): Record<string, string | number>[] {
   const byKind = new Map<string, number[]>();
-  for (const call of calls) byKind.set(call.kind, [...(byKind.get(call.kind) ?? []), call.ms]);
+  for (const call of calls) {
+    const kind = `${call.kind} → ${call.status ?? "?"}`;
+    byKind.set(kind, [...(byKind.get(kind) ?? []), call.ms]);
+  }
   return [...byKind.entries()]
     .sort((a, b) => b[1].length - a[1].length)
     .map(([kind, ms]) => {
@@ -214,7 +165,7 @@ export async function runIntakeBench(options: BenchOptions): Promise<BenchReport
   const hostOptions = { host: { timers: false, queue: { minPollMs: PAUSED_POLL_MS, maxPollMs: PAUSED_POLL_MS } } };
   const azuriteMode = options.azurite ?? "process";
   const stack: BenchStack = azuriteMode === "process" ? await startStackWithAzuriteProcess(hostOptions) : await startEmbeddedStack(hostOptions);
-  const counter = new StorageCallCounter(stack);
+  const counter = new StorageCallCounter(stack.azurite);
   const url = `${stack.host.url}${ROUTE}`;
   const tableName = `benchfloor${runTag.toLowerCase()}`;
   const floorTable = TableClient.fromConnectionString(stack.connectionString, tableName, { allowInsecureConnection: true });

@@ -1,3 +1,4 @@
+import { StorageCallCounter, type StorageCall } from "./storageCallCounter.js";
 /**
  * Request counts: how many storage transactions (table + queue, by kind) and Graph requests each unit of work costs,
  * measured, for the cost model in docs/costs.md. Units: one Service Health notice through intake + noticeProcess
@@ -9,8 +10,6 @@
  * channels do not see). Nothing in the code under test is changed or mocked.
  */
 import { readFileSync } from "node:fs";
-import diagnostics from "node:diagnostics_channel";
-import type { ClientRequest } from "node:http";
 import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { TableClient } from "@azure/data-tables";
@@ -48,62 +47,7 @@ const SUBSCRIPTION = {
 
 // ---- counting ----
 
-interface Call {
-  service: string;
-  kind: string;
-}
-
-/** Storage requests to the stack's Azurite, by kind, seen through node:http's diagnostics channels. */
-class StorageCounter {
-  private readonly started = new WeakMap<ClientRequest, Call>();
-  private calls: Call[] = [];
-  private readonly services: Map<string, string>;
-  private readonly onStart = (message: unknown): void => {
-    const { request } = message as { request: ClientRequest };
-    const service = this.services.get(String(request.getHeader("host")));
-    if (service) this.started.set(request, { service, kind: describeCall(service, request.method, request.path) });
-  };
-  private readonly onFinish = (message: unknown): void => {
-    const { request } = message as { request: ClientRequest };
-    const call = this.started.get(request);
-    if (!call) return;
-    this.started.delete(request);
-    this.calls.push(call);
-  };
-
-  constructor(stack: BenchStack) {
-    this.services = new Map([
-      [`127.0.0.1:${stack.azurite.port("table")}`, "table"],
-      [`127.0.0.1:${stack.azurite.port("queue")}`, "queue"],
-      [`127.0.0.1:${stack.azurite.port("blob")}`, "blob"],
-    ]);
-    diagnostics.subscribe("http.client.request.start", this.onStart);
-    diagnostics.subscribe("http.client.response.finish", this.onFinish);
-  }
-
-  /** Calls completed since the last take. */
-  take(): Call[] {
-    const out = this.calls;
-    this.calls = [];
-    return out;
-  }
-
-  close(): void {
-    diagnostics.unsubscribe("http.client.request.start", this.onStart);
-    diagnostics.unsubscribe("http.client.response.finish", this.onFinish);
-  }
-}
-
-/** "table POST $batch", "table GET Notices(key)", "queue POST notices/messages", "queue DELETE notices/messages/(id)". */
-function describeCall(service: string, method: string, path: string): string {
-  const [rawResource = "", query = ""] = path.split("?");
-  let resource = rawResource.split("/").slice(2).join("/");
-  const entity = /^([^(]+)\(.+\)$/.exec(resource);
-  if (entity) resource = `${entity[1] ?? ""}(key)`;
-  resource = resource.replace(/\/messages\/[^/]+$/, "/messages/(id)");
-  const comp = /(?:^|&)comp=([^&]+)/.exec(query)?.[1];
-  return `${service} ${method} ${resource}${comp ? `?comp=${comp}` : ""}`;
-}
+type Call = StorageCall;
 
 /** Calls the harness makes (host.idle() asks each queue for its length), not the code under test. */
 const isHarness = (c: Call): boolean => c.kind.includes("?comp=metadata");
@@ -195,7 +139,7 @@ export async function runRequestCountBench(options: RequestCountOptions): Promis
   const hostLog = (level: string, message: string): void => { logs.sink(level, message); };
   const stackOptions = { host: { timers: false, queue: { minPollMs: PAUSED_POLL_MS, maxPollMs: PAUSED_POLL_MS } }, log: hostLog };
   const stack: BenchStack = mode === "process" ? await startStackWithAzuriteProcess(stackOptions) : await startEmbeddedStack(stackOptions);
-  const counter = new StorageCounter(stack);
+  const counter = new StorageCallCounter(stack.azurite);
   const rows: UnitRow[] = [];
   const notes: string[] = [];
   const api = async (method: string, route: string, body?: string): Promise<Response> => {
@@ -358,7 +302,7 @@ export async function runRequestCountBench(options: RequestCountOptions): Promis
   notes.push(
     "Storage requests: every node:http request from this process to Azurite while the unit ran (table and queue; blob is not used by these units). One request = one billable storage transaction; a $batch (entity-group transaction) is one request.",
     "host.idle()'s queue-length checks (GET ?comp=metadata) are the harness's and are left out; the host's receives are counted (host.idle() wakes the paused pollers, so processing rows include a few empty receives).",
-    "The local host calls createIfNotExists (PUT <queue>) before every receive; the Azure Functions host does not, so in Azure idle polling costs the receives only (about half the local figure).",
+    "The local host creates each queue once (PUT <queue>, again only after an error), then only receives, as the Azure Functions host does.",
     "Graph requests: the simulator's request log (token requests are not included: the simulator takes unsigned tokens; in Azure a token per tenant is fetched about once an hour from Entra, which is not billed).",
     "Poller rows are per tenant per run; 'first run' reads every issue (no watermark yet), 'steady state' is every later run: the modified-since query (10-minute overlap) and the unresolved query, each issue read checked against storage.",
     "Durations are wall time on this machine with local Azurite (~1 ms per storage call); Azure Storage round trips are slower (~5-20 ms), see docs/costs.md.",
