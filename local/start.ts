@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { exportToProcess, loadSettings, processEnvironment } from "../shared/config.js";
 import { EmbeddedAzurite } from "./azurite.js";
 import { startLocalHost } from "./localHost.js";
+import { DEVELOPMENT_STORAGE } from "../shared/adapters/storageAccount.js";
 import { projectRoot } from "./hostSettings.js";
 
 const root = projectRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -47,7 +48,18 @@ try {
   for (const [k, v] of Object.entries(env)) if (v !== undefined) values[k] = v;
 
   let azurite: EmbeddedAzurite | undefined;
-  if (!values.AzureWebJobsStorage && !values.AzureWebJobsStorage__accountName) {
+  const developmentStorage = values.AzureWebJobsStorage?.replace(/\s+/g, "").toLowerCase() === "usedevelopmentstorage=true";
+  if (developmentStorage) {
+    // Core Tools' convention (local.settings.example.json): the emulator on its standard ports. Start it here, or
+    // use the one already listening there.
+    try {
+      azurite = await EmbeddedAzurite.start({ ports: { blob: 10000, queue: 10001, table: 10002 }, ...(opts.data ? { location: path.resolve(opts.data) } : {}) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+      log("info", "an emulator already listens on 10000-10002: using it");
+    }
+    values.AzureWebJobsStorage = azurite?.connectionString ?? DEVELOPMENT_STORAGE;
+  } else if (!values.AzureWebJobsStorage && !values.AzureWebJobsStorage__accountName) {
     azurite = await EmbeddedAzurite.start(opts.data ? { location: path.resolve(opts.data) } : {});
     values.AzureWebJobsStorage = azurite.connectionString;
   }

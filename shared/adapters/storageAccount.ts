@@ -33,12 +33,18 @@ function parseConnectionString(cs: string): Record<string, string> {
   return parts;
 }
 
+/**
+ * `UseDevelopmentStorage=true` (what Core Tools' local.settings.json uses) means the storage emulator on its standard
+ * ports; the account and key are Azurite's public, documented development ones.
+ */
+export const DEVELOPMENT_STORAGE =
+  "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+  "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1";
+
 export function storageAccountFromSettings(settings: Settings): StorageAccount {
-  const cs = settings.AzureWebJobsStorage;
+  const given = settings.AzureWebJobsStorage;
+  const cs = given?.replace(/\s+/g, "").toLowerCase() === "usedevelopmentstorage=true" ? DEVELOPMENT_STORAGE : given;
   if (cs) {
-    if (cs === "UseDevelopmentStorage=true") {
-      throw new Error("AzureWebJobsStorage=UseDevelopmentStorage=true: give Azurite's full connection string, or unset it to use the embedded Azurite");
-    }
     const parts = parseConnectionString(cs);
     const insecure = (parts.tableendpoint ?? parts.defaultendpointsprotocol ?? "").startsWith("http") &&
       !(parts.tableendpoint ?? "https").startsWith("https");
