@@ -1,11 +1,10 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
-import { invocationLogger } from "../shared/adapters/logger.js";
 import { SERVICE_HEALTH_POLL_SCHEDULE, pollServiceHealth, type PollServiceHealthResult } from "../shared/app/pollServiceHealth.js";
-import { getServices, type Services } from "../shared/runtime.js";
+import { getServices, loggerFor, type Services } from "../shared/runtime.js";
 
 /** Timer: polls Microsoft 365 service health (Graph) for every registered tenant and records issues as `m365` notices. */
 export async function serviceHealthPoll(_timer: Timer, context: InvocationContext, services: Services = getServices()): Promise<PollServiceHealthResult> {
-  const logger = services.logger ?? invocationLogger(context, services.settings.BLINDWINDOW_LOG_LEVEL);
+  const logger = loggerFor(services, context);
   return pollServiceHealth(
     { ...services, logger },
     services.graphNotConfigured === undefined ? {} : { notConfiguredReason: services.graphNotConfigured },

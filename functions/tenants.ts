@@ -1,22 +1,16 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { invocationLogger } from "../shared/adapters/logger.js";
-import type { Logger } from "../shared/app/ports.js";
 import { getTenant, importTenants, listTenants, putTenant, type TenantRegistryDeps } from "../shared/app/tenantRegistry.js";
-import { errorResponse, jsonResponse } from "../shared/http/problem.js";
+import { answer as answerHttp } from "../shared/http/answer.js";
+import { jsonResponse } from "../shared/http/problem.js";
 import { readJsonBody } from "../shared/http/readJsonBody.js";
 import { getServices, type Services } from "../shared/runtime.js";
 
 /** A bulk import of a few thousand profiles; single profiles keep the default intake limit. */
 const MAX_IMPORT_BYTES = 4 * 1024 * 1024;
 
-/** Runs one registry call and maps its answer; storage failures answer 503 with Retry-After. */
-async function answer(context: InvocationContext, services: Services, call: (deps: TenantRegistryDeps) => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
-  const logger: Logger = services.logger ?? invocationLogger(context, services.settings.BLINDWINDOW_LOG_LEVEL);
-  try {
-    return await call({ tenants: services.tenants, clock: services.clock, logger });
-  } catch (error) {
-    return errorResponse(error, logger, { failClosedStatus: 503, retryAfterSeconds: services.settings.BLINDWINDOW_RETRY_AFTER_SECONDS });
-  }
+/** Runs one registry call with the registry's dependencies; errors are answered by the shared HTTP edge. */
+function answer(context: InvocationContext, services: Services, call: (deps: TenantRegistryDeps) => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+  return answerHttp(context, services, (logger) => call({ tenants: services.tenants, clock: services.clock, logger }));
 }
 
 /** `GET /api/tenants`: every registered tenant, as `{ "tenants": [...] }` (the shape `PUT /api/tenants` takes back). */

@@ -1,4 +1,5 @@
 import { settingsFromProcess, type Settings } from "./config.js";
+import { invocationLogger } from "./adapters/logger.js";
 import type { Clock, HeartbeatStore, Logger, NoticeStore, StorageProbe, TenantStore, WorkQueue } from "./app/ports.js";
 import { systemClock } from "./app/ports.js";
 import { storageAccountFromSettings, type StorageAccount } from "./adapters/storageAccount.js";
@@ -89,4 +90,9 @@ let cached: Services | undefined;
 export function getServices(): Services {
   cached ??= createServices(settingsFromProcess());
   return cached;
+}
+
+/** The logger a function invocation uses: the injected one (tests), else the invocation's own, at the configured level. */
+export function loggerFor(services: Services, context: Parameters<typeof invocationLogger>[0]): Logger {
+  return services.logger ?? invocationLogger(context, services.settings.BLINDWINDOW_LOG_LEVEL);
 }

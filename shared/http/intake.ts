@@ -1,11 +1,11 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { invocationLogger } from "../adapters/logger.js";
 import { recordNotice } from "../app/recordNotice.js";
 import type { Notice } from "../domain/notice.js";
 import type { ParseResult } from "../domain/parseResult.js";
 import { ValidationError } from "../errors.js";
 import type { Services } from "../runtime.js";
-import { errorResponse, jsonResponse } from "./problem.js";
+import { answer } from "./answer.js";
+import { jsonResponse } from "./problem.js";
 import { readJsonBody } from "./readJsonBody.js";
 
 export type NoticeNormaliser = (json: unknown, now: Date) => ParseResult<Notice>;
@@ -21,15 +21,12 @@ export async function handleNoticeIntake(
   services: Services,
   normalise: NoticeNormaliser,
 ): Promise<HttpResponseInit> {
-  const logger = services.logger ?? invocationLogger(context, services.settings.BLINDWINDOW_LOG_LEVEL);
-  try {
+  return answer(context, services, async (logger) => {
     if (services.verifyBearer) await services.verifyBearer(request);
     const { json, raw } = await readJsonBody(request);
     const parsed = normalise(json, services.clock.now());
     if (!parsed.ok) throw new ValidationError("The notice is not valid", parsed.errors, "invalid-notice", 400);
     const result = await recordNotice({ notices: services.notices, queue: services.queue, clock: services.clock, logger }, parsed.value, raw);
     return jsonResponse(202, result);
-  } catch (error) {
-    return errorResponse(error, logger, { failClosedStatus: 503, retryAfterSeconds: services.settings.BLINDWINDOW_RETRY_AFTER_SECONDS });
-  }
+  });
 }

@@ -1,4 +1,5 @@
 import { StorageCallCounter, type StorageCall } from "./storageCallCounter.js";
+import { tenantProfile } from "../support/builders.js";
 /**
  * Request counts: how many storage transactions (table + queue, by kind) and Graph requests each unit of work costs,
  * measured, for the cost model in docs/costs.md. Units: one Service Health notice through intake + noticeProcess
@@ -21,7 +22,6 @@ import { pollServiceHealth } from "../../shared/app/pollServiceHealth.js";
 import { createLogger } from "../../shared/adapters/logger.js";
 import { loadSettings } from "../../shared/config.js";
 import { createServices } from "../../shared/runtime.js";
-import type { TenantProfile } from "../../shared/domain/tenant.js";
 import type { BenchReport, BenchTable } from "./stats.js";
 
 type BenchStack = Stack<{ connectionString: string; stop(): Promise<void>; port(service: AzuriteService): number }>;
@@ -119,18 +119,6 @@ function alertFor(file: string, trackingId: string, subscriptions: string[]): st
   return JSON.stringify(body);
 }
 
-function profile(tenantId: string, name: string): TenantProfile {
-  return {
-    tenantId,
-    name,
-    subscriptions: [],
-    regions: [],
-    logSources: ["entra-signin", "entra-audit", "sentinel"],
-    licence: "p2",
-    onboardedAt: "2024-01-01T00:00:00.000Z",
-    contacts: { emails: ["soc@example.com"] },
-  };
-}
 
 export async function runRequestCountBench(options: RequestCountOptions): Promise<BenchReport> {
   const startedAt = performance.now();
@@ -210,7 +198,7 @@ export async function runRequestCountBench(options: RequestCountOptions): Promis
         for await (const e of tenantsTable.listEntities()) await tenantsTable.deleteEntity(e.partitionKey ?? "", e.rowKey ?? "");
         const logger = createLogger(logs.sink, "info");
         const services = { ...createServices(loadSettings({ AzureWebJobsStorage: stack.connectionString, BLINDWINDOW_GRAPH_BASE_URL: sim.url }), { logger }), logger };
-        await services.tenants.putMany(sim.tenants.map((t, i) => profile(t.id, `Tenant ${String(i)}`)), new Date());
+        await services.tenants.putMany(sim.tenants.map((t, i) => tenantProfile(t.id, `Tenant ${String(i)}`)), new Date());
         const issues = sim.dataset.serviceIssues();
         const unresolved = issues.filter((i) => !i.isResolved).length;
         for (const run of ["first run", "steady state"] as const) {

@@ -6,6 +6,7 @@ import { loadSettings } from "../../shared/config.js";
 import type { BlindWindow } from "../../shared/domain/blindWindow.js";
 import { fixtureJson, fixtureText } from "../support/fixtures.js";
 import { countEntities } from "../support/storage.js";
+import { emptyAccount } from "../support/azurite.js";
 import { LEDGER_TABLES } from "../../shared/adapters/tableLedgerStore.js";
 import { runCli } from "../../cli/program.js";
 import { registerWindows } from "../../cli/commands/windows.js";
@@ -27,8 +28,7 @@ afterAll(async () => {
 
 /** Empties the account (in-memory Azurite restarted on the same ports) and imports the three tenants. */
 async function freshAccount(): Promise<void> {
-  for (const s of ["table", "queue"] as const) await stack.azurite.stopService(s);
-  for (const s of ["table", "queue"] as const) await stack.azurite.startService(s);
+  await emptyAccount(stack.azurite);
   const response = await api("PUT", "tenants", fixtureText("tenants", "tenants.json"));
   expect(response.status).toBe(200);
 }

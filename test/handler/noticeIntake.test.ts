@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EmbeddedAzurite } from "../../local/azurite.js";
+import { emptyAccount } from "../support/azurite.js";
 import { noticeWebhook } from "../../functions/noticeWebhook.js";
 import { noticeSubmit } from "../../functions/noticeSubmit.js";
 import { noticeProcess } from "../../functions/noticeProcess.js";
@@ -24,11 +25,7 @@ afterAll(async () => {
   await azurite.stop();
 });
 beforeEach(async () => {
-  // A fresh account per test: restart table and queue services (in memory, so they start empty).
-  await azurite.stopService("table");
-  await azurite.stopService("queue");
-  await azurite.startService("table");
-  await azurite.startService("queue");
+  await emptyAccount(azurite);
   ({ services, log } = testServices(azurite));
 });
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { scheduledTimer } from "../support/builders.js";
 import { EmbeddedAzurite } from "../../local/azurite.js";
+import { emptyAccount } from "../support/azurite.js";
 import { noticeProcess } from "../../functions/noticeProcess.js";
 import { noticeWebhook } from "../../functions/noticeWebhook.js";
 import { sweeper } from "../../functions/sweeper.js";
@@ -20,13 +22,11 @@ afterAll(async () => {
   await azurite.stop();
 });
 beforeEach(async () => {
-  for (const s of ["table", "queue"] as const) await azurite.stopService(s);
-  for (const s of ["table", "queue"] as const) await azurite.startService(s);
+  await emptyAccount(azurite);
   clock = new ManualClock(new Date("2024-10-03T09:00:00Z"));
   ({ services } = testServices(azurite, {}, clock));
 });
 
-const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
 
 async function record(trackingId: string, communicationId = "1"): Promise<void> {
   const response = await noticeWebhook(jsonRequest("http://localhost/api/notices/azure-monitor", commonAlert({ trackingId, communicationId })), context(), services);
@@ -101,7 +101,7 @@ describe("noticeProcess (queue trigger on notices)", () => {
   });
 });
 
-describe("sweeper (timer)", () => {
+describe("sweeper (scheduledTimer)", () => {
   it("re-enqueues notices stored but not processed within 5 minutes, and beats", async () => {
     await record("S-1");
     await record("S-2");
@@ -111,9 +111,9 @@ describe("sweeper (timer)", () => {
     await new QueueClient(azurite.connectionString, "notices").clearMessages();
 
     clock.advance(4 * 60_000);
-    expect(await sweeper(timer, context("sweeper"), services)).toEqual({ reenqueued: 0 });
+    expect(await sweeper(scheduledTimer, context("sweeper"), services)).toEqual({ reenqueued: 0 });
     clock.advance(2 * 60_000);
-    expect(await sweeper(timer, context("sweeper"), services)).toEqual({ reenqueued: 1 });
+    expect(await sweeper(scheduledTimer, context("sweeper"), services)).toEqual({ reenqueued: 1 });
     expect(await peekAll(azurite, "notices")).toEqual([{ v: 1, kind: "notice-revision", source: "azure-monitor", id: "S-1", revision: "1~Resolved" }]);
     const beat = (await services.heartbeats.list()).find((h) => h.component === "sweeper");
     expect(beat).toMatchObject({ expectedEverySeconds: 300, details: "re-enqueued 1" });
@@ -122,7 +122,7 @@ describe("sweeper (timer)", () => {
 
 describe("GET /api/health", () => {
   it("reports storage reachable and component heartbeats, flagging stale timers", async () => {
-    await sweeper(timer, context(), services);
+    await sweeper(scheduledTimer, context(), services);
     let report = bodyJson(await health(getRequest("http://localhost/api/health"), context(), services));
     expect(report).toMatchObject({ status: "ok", storage: { tables: true, queues: true }, stale: [] });
     clock.advance(11 * 60_000); // two missed 5-minute beats

@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import functions, { type HttpRequest as HttpRequestType } from "@azure/functions";
 import { EmbeddedAzurite } from "../../local/azurite.js";
+import { emptyAccount } from "../support/azurite.js";
 import { tenantGet, tenantPut, tenantsImport, tenantsList } from "../../functions/tenants.js";
 import { registerTenants } from "../../cli/commands/tenants.js";
 import { runCli, type CliIo } from "../../cli/program.js";
@@ -31,9 +32,7 @@ afterAll(async () => {
   await azurite.stop();
 });
 beforeEach(async () => {
-  // A fresh, empty table service per test (in memory).
-  await azurite.stopService("table");
-  await azurite.startService("table");
+  await emptyAccount(azurite, ["table"]);
   ({ services } = testServices(azurite));
 });
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { tenantProfile, scheduledTimer } from "../support/builders.js";
 import { EmbeddedAzurite } from "../../local/azurite.js";
+import { emptyAccount } from "../support/azurite.js";
 import { startGraphSimulator, type GraphSimulator } from "../../local/graphSimulator/startGraphSimulator.js";
 import type { ServiceHealthIssue } from "../../local/graphSimulator/records.js";
 import { serviceHealthPoll } from "../../functions/serviceHealthPoll.js";
@@ -8,7 +10,6 @@ import { createGraphClientFactory } from "../../shared/adapters/graph/graphClien
 import { GraphServiceHealthSource } from "../../shared/adapters/graph/graphServiceHealthSource.js";
 import { pollServiceHealth, type PollServiceHealthResult } from "../../shared/app/pollServiceHealth.js";
 import { loadSettings } from "../../shared/config.js";
-import type { TenantProfile } from "../../shared/domain/tenant.js";
 import type { Services } from "../../shared/runtime.js";
 import { bodyJson, context, getRequest } from "../support/http.js";
 import { ManualClock, peekAll, queue, table, testServices } from "../support/storage.js";
@@ -17,20 +18,7 @@ import { noticeProcess } from "../../functions/noticeProcess.js";
 const NOW = "2024-09-20T12:00:00Z";
 const UNKNOWN_TENANT = "0f0f0f0f-0000-4000-8000-000000000403"; // registered with us, unknown to Graph: 403
 
-const timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
 
-function profile(tenantId: string, name: string): TenantProfile {
-  return {
-    tenantId,
-    name,
-    subscriptions: [],
-    regions: [],
-    logSources: ["entra-signin", "entra-audit", "sentinel"],
-    licence: "p2",
-    onboardedAt: "2024-01-01T00:00:00.000Z",
-    contacts: { emails: ["soc@example.com"] },
-  };
-}
 
 function issue(n: number, lastModified: string, resolved = true): ServiceHealthIssue {
   return {
@@ -69,11 +57,10 @@ afterAll(async () => {
   await azurite.stop();
 });
 beforeEach(async () => {
-  for (const s of ["table", "queue"] as const) await azurite.stopService(s);
-  for (const s of ["table", "queue"] as const) await azurite.startService(s);
+  await emptyAccount(azurite);
 });
 
-describe("serviceHealthPoll (timer) against Azurite and the Graph simulator", () => {
+describe("serviceHealthPoll (scheduledTimer) against Azurite and the Graph simulator", () => {
   let sim: GraphSimulator;
   let services: Services;
   let clock: ManualClock;
@@ -88,12 +75,12 @@ describe("serviceHealthPoll (timer) against Azurite and the Graph simulator", ()
     clock = new ManualClock(new Date(NOW));
     ({ services } = testServices(azurite, { BLINDWINDOW_GRAPH_BASE_URL: sim.url }, clock));
     tenantIds = sim.tenants.map((t) => t.id);
-    await services.tenants.putMany([...tenantIds.map((id, i) => profile(id, `T${String(i)}`)), profile(UNKNOWN_TENANT, "Gone")], clock.now());
+    await services.tenants.putMany([...tenantIds.map((id, i) => tenantProfile(id, `T${String(i)}`)), tenantProfile(UNKNOWN_TENANT, "Gone")], clock.now());
   });
 
   it("records every issue as an m365 notice per tenant via recordNotice, and one tenant's 403 stops no other", async () => {
     const issues = sim.dataset.serviceIssues();
-    const result = await serviceHealthPoll(timer, context("serviceHealthPoll"), services);
+    const result = await serviceHealthPoll(scheduledTimer, context("serviceHealthPoll"), services);
     expect(result.configured).toBe(true);
     const byTenant = new Map(result.tenants.map((t) => [t.tenantId, t]));
     for (const id of tenantIds) expect(byTenant.get(id)).toMatchObject({ outcome: "polled", issues: issues.length, stored: issues.length, duplicates: 0 });
@@ -123,7 +110,7 @@ describe("serviceHealthPoll (timer) against Azurite and the Graph simulator", ()
   });
 
   it("is idempotent across repeated runs and watermark loss: re-reads, stores nothing new", async () => {
-    const first = await serviceHealthPoll(timer, context(), services);
+    const first = await serviceHealthPoll(scheduledTimer, context(), services);
     const issueIds = sim.dataset.serviceIssues().map((i) => i.id);
     const revisions = await revisionCount(services, issueIds);
     expect(total(first, "stored")).toBe(revisions);
@@ -141,7 +128,7 @@ describe("serviceHealthPoll (timer) against Azurite and the Graph simulator", ()
 
     clock.advance(5 * 60_000);
     const before = sim.requests.length;
-    const second = await serviceHealthPoll(timer, context(), services);
+    const second = await serviceHealthPoll(scheduledTimer, context(), services);
     expect(total(second, "stored")).toBe(0);
     // With a watermark: the modified-since query (nothing new but the overlap) and the unresolved one, per tenant.
     const paths = sim.requests.slice(before).filter((r) => r.tenantId === tenantIds[0]).map((r) => decodeURIComponent(r.path));
@@ -154,7 +141,7 @@ describe("serviceHealthPoll (timer) against Azurite and the Graph simulator", ()
     // Watermarks lost (a table restored from an old backup): everything is read again, nothing stored again.
     const cursors = table(azurite, "Cursors");
     for (const id of tenantIds) await cursors.deleteEntity("m365-watermark", id);
-    const third = await serviceHealthPoll(timer, context(), services);
+    const third = await serviceHealthPoll(scheduledTimer, context(), services);
     expect(total(third, "stored")).toBe(0);
     expect(total(third, "duplicates")).toBe(total(first, "stored"));
     expect(await revisionCount(services, issueIds)).toBe(revisions);
@@ -167,7 +154,7 @@ describe("serviceHealthPoll (timer) against Azurite and the Graph simulator", ()
     const { TableTenantLeases } = await import("../../shared/adapters/graph/tenantLease.js");
     const other = new TableTenantLeases(services.account, clock, "other-instance");
     expect(await other.acquire(tenant, 4 * 60_000)).toBeDefined();
-    const result = await serviceHealthPoll(timer, context(), services);
+    const result = await serviceHealthPoll(scheduledTimer, context(), services);
     expect(result.tenants.find((t) => t.tenantId === tenant)).toMatchObject({ outcome: "skipped", stored: 0 });
     expect(result.tenants.find((t) => t.tenantId === tenantIds[1])).toMatchObject({ outcome: "polled" });
   });
@@ -175,7 +162,7 @@ describe("serviceHealthPoll (timer) against Azurite and the Graph simulator", ()
   it("without Graph settings logs 'Graph not configured' and still beats its heartbeat", async () => {
     const { services: bare, log } = testServices(azurite, {}, clock);
     expect(bare.graph).toBeUndefined();
-    const result = await serviceHealthPoll(timer, context(), bare);
+    const result = await serviceHealthPoll(scheduledTimer, context(), bare);
     expect(result).toEqual({ configured: false, tenants: [] });
     expect(log.lines.some((l) => l.includes("Graph not configured"))).toBe(true);
     const beat = (await bare.heartbeats.list()).find((h) => h.component === "serviceHealthPoll");
@@ -193,7 +180,7 @@ describe("serviceHealthPoll with many issues and Graph's limits on", () => {
       const settings = { BLINDWINDOW_GRAPH_BASE_URL: sim.url };
       const { services } = testServices(azurite, settings, clock);
       const tenant = sim.tenants[0]?.id ?? "";
-      await services.tenants.putMany([profile(tenant, "Contoso")], clock.now());
+      await services.tenants.putMany([tenantProfile(tenant, "Contoso")], clock.now());
       const graph = createGraphClientFactory(loadSettings(settings), { timeScale });
       // One issue per page: 300 pages for a first run, more than one (scaled) minute's budget.
       const deps = { ...services, logger: services.logger ?? (await import("../../shared/adapters/logger.js")).silentLogger, serviceHealth: new GraphServiceHealthSource(graph, 1) };
