@@ -33,8 +33,8 @@ param logLevel string = 'info'
 
 @minValue(0)
 @maxValue(3650)
-@description('Days of time-based immutability (WORM) on the evidence container; 0 = no policy. The policy is created unlocked: lock it by hand once agreed, locking cannot be undone.')
-param evidenceImmutabilityDays int = 0
+@description('Days each preserved evidence blob stays immutable (time-based WORM on the evidence container); 0 = no policy. Created unlocked: lock it by hand once agreed (locking cannot be undone). Remove the unlocked policy before deleting the environment.')
+param evidenceImmutabilityDays int = 365
 
 @minValue(40)
 @maxValue(1000)

@@ -24,11 +24,13 @@ async function freePort(): Promise<number> {
 export class AzuriteProcess {
   private constructor(private readonly child: ChildProcess, private readonly ports: Record<AzuriteService, number>) {}
 
-  static async start(): Promise<AzuriteProcess> {
+  /** Starts Azurite; `location`: keep its data in that directory (survives this process), else in memory. */
+  static async start(options: { location?: string } = {}): Promise<AzuriteProcess> {
     const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
     const cli = require.resolve("azurite/dist/src/azurite.js");
+    const persistence = options.location === undefined ? ["--inMemoryPersistence"] : ["--location", options.location];
     const child = spawn(process.execPath, [
-      cli, "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent",
+      cli, ...persistence, "--disableTelemetry", "--skipApiVersionCheck", "--silent",
       "--blobHost", "127.0.0.1", "--blobPort", String(ports.blob),
       "--queueHost", "127.0.0.1", "--queuePort", String(ports.queue),
       "--tableHost", "127.0.0.1", "--tablePort", String(ports.table),

@@ -131,6 +131,18 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
   const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "127.0.0.1"}`);
+    // The Functions admin API for running a non-HTTP function now (as Core Tools and Azure offer with the master
+    // key): `POST /admin/functions/{name}` runs a timer function, e.g. the sweeper, and answers 202 when it is done.
+    const admin = /^\/admin\/functions\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+    if (admin && (req.method ?? "").toUpperCase() === "POST") {
+      const header = req.headers["x-functions-key"];
+      if (!keyMatches(Array.isArray(header) ? (header[0] ?? null) : (header ?? null), options.functionKey)) { problem(res, 401, "Unauthorized", "A valid key is required (x-functions-key header)"); return; }
+      const timer = timerFns.find((f) => f.name === admin[1]);
+      if (!timer) { problem(res, 404, "Not found", `no timer function named ${admin[1] ?? ""}`); return; }
+      await fireTimer(timer, false);
+      res.writeHead(202).end();
+      return;
+    }
     if (!url.pathname.toLowerCase().startsWith(`${routePrefix}/`)) { problem(res, 404, "Not found"); return; }
     const routePath = url.pathname.slice(routePrefix.length);
     const candidates = httpRoutes.flatMap((r) => {

@@ -12,6 +12,8 @@ import { EmbeddedAzurite } from "./azurite.js";
 import { startLocalHost } from "./localHost.js";
 import { DEVELOPMENT_STORAGE } from "../shared/adapters/storageAccount.js";
 import { projectRoot } from "./hostSettings.js";
+import { createServices, useServices } from "../shared/runtime.js";
+import { createGraphClientFactory } from "../shared/adapters/graph/graphClientFactory.js";
 
 const root = projectRoot(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -35,8 +37,10 @@ const program = new Command("blindwindow-local")
   .option("--retry-delay-ms <n>", "delay before a failed queue message is retried (host.json visibilityTimeout)", integer)
   .option("--max-poll-ms <n>", "longest wait between polls of an empty queue (host.json maxPollingInterval)", integer)
   .option("--no-timers", "do not run timer functions on their schedules")
+  .option("--clock <iso>", "run the functions' clock from this instant (with the Graph simulator's --now), moving with wall time")
+  .option("--graph-time-scale <n>", "divide Graph throttle windows by this, as the simulator's --time-scale does", integer)
   .parse();
-const opts = program.opts<{ port: number; data?: string; retryDelayMs?: number; maxPollMs?: number; timers: boolean }>();
+const opts = program.opts<{ port: number; data?: string; retryDelayMs?: number; maxPollMs?: number; timers: boolean; clock?: string; graphTimeScale?: number }>();
 
 const log = (level: string, message: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`);
@@ -69,6 +73,18 @@ try {
   exportToProcess(values);
   const storage = settings.AzureWebJobsStorage;
   if (!storage) throw new Error("The local host needs AzureWebJobsStorage (a connection string) to poll queues");
+  if (opts.clock !== undefined || opts.graphTimeScale !== undefined) {
+    // Local runs against the simulator: its data lives in its own time (e.g. September 2024), and its limits may be
+    // scaled; the functions get the same clock and a Graph client scaled alike.
+    const startMs = opts.clock === undefined ? Date.now() : Date.parse(opts.clock);
+    if (Number.isNaN(startMs)) throw new Error(`--clock is not an ISO 8601 instant: ${String(opts.clock)}`);
+    const offset = startMs - Date.now();
+    const clock = { now: () => new Date(Date.now() + offset) };
+    const graph = settings.BLINDWINDOW_GRAPH_BASE_URL || settings.BLINDWINDOW_GRAPH_CLIENT_ID
+      ? { graph: createGraphClientFactory(settings, { timeScale: opts.graphTimeScale ?? 1 }) }
+      : {};
+    useServices(createServices(settings, { clock, ...graph }));
+  }
 
   const host = await startLocalHost({
     storageConnectionString: storage,

@@ -39,11 +39,26 @@ export const SettingsSchema = z
     /** Graph: origin to send Graph requests to instead of https://graph.microsoft.com (the local simulator). */
     BLINDWINDOW_GRAPH_BASE_URL: z.url().optional(),
 
+    /** Tenant (registered like any other) whose contacts receive the watchdog's tasks: blindwindow's own blind windows. */
+    BLINDWINDOW_OPERATOR_TENANT_ID: z.guid({ error: "must be a tenant id (GUID)" }).transform((id) => id.toLowerCase()).optional(),
+    /** Attempts of one task delivery (Planner, Teams, e-mail, escalation) before it is poisoned with its reason. */
+    BLINDWINDOW_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+
     /** Blob container for preserved evidence. */
     BLINDWINDOW_EVIDENCE_CONTAINER: z
       .string()
       .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid blob container name")
       .default("evidence"),
+    /** Seconds one control-run invocation works before it checkpoints and enqueues its continuation (below the 10-minute function timeout). */
+    BLINDWINDOW_CONTROL_BUDGET_SECONDS: z.coerce.number().int().min(1).max(540).default(480),
+    /** Time slices of one review fetched at once (the Graph throttle budget paces them). */
+    BLINDWINDOW_REVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(4),
+    /** Records one review time slice aims at; slices span 1–24 hours depending on the tenant's volume. */
+    BLINDWINDOW_REVIEW_SLICE_RECORDS: z.coerce.number().int().min(100).max(200_000).default(10_000),
+    /** Days of sign-ins before a window read as the baseline for new-country / new-IP rules, where retention allows (0: none). */
+    BLINDWINDOW_REVIEW_BASELINE_DAYS: z.coerce.number().int().min(0).max(30).default(7),
+    /** Detection thresholds overriding the defaults, as JSON (e.g. {"sprayDistinctUsers":10}); see README "Detections". */
+    BLINDWINDOW_DETECTION_THRESHOLDS: optionalText,
     /** Minimum log level written by the structured logger. */
     BLINDWINDOW_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })

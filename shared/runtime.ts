@@ -1,4 +1,4 @@
-import { settingsFromProcess, type Settings } from "./config.js";
+import { SettingsError, settingsFromProcess, type Settings } from "./config.js";
 import { invocationLogger } from "./adapters/logger.js";
 import type { Clock, HeartbeatStore, Logger, NoticeStore, StorageProbe, TenantStore, WorkQueue } from "./app/ports.js";
 import { systemClock } from "./app/ports.js";
@@ -17,6 +17,20 @@ import { GraphServiceHealthSource } from "./adapters/graph/graphServiceHealthSou
 import { TableTenantLeases } from "./adapters/graph/tenantLease.js";
 import { TableCursorStore } from "./adapters/tableCursorStore.js";
 import type { PollStatusStore, ServiceHealthSource, TenantLeasePort, WatermarkStore } from "./app/pollServiceHealth.js";
+import type { DeliveryStore, TaskChannels, TaskStore } from "./app/taskPorts.js";
+import { TableTaskStore } from "./adapters/tableTaskStore.js";
+import { TableDeliveryStore } from "./adapters/tableDeliveryStore.js";
+import { GraphPlannerChannel } from "./adapters/graph/graphPlannerChannel.js";
+import { GraphMailChannel } from "./adapters/graph/graphMailChannel.js";
+import { TeamsWorkflowChannel } from "./adapters/teamsWorkflowChannel.js";
+import type { ControlRunStore, FindingStore } from "./app/reviewPorts.js";
+import type { ReviewSource } from "./app/reviewSource.js";
+import type { EvidenceStore } from "./app/evidencePorts.js";
+import type { PassOptions } from "./app/reviewPass.js";
+import { TableControlStore, TableFindingStore } from "./adapters/tableReviewStore.js";
+import { GraphReviewSource } from "./adapters/graph/graphReviewSource.js";
+import { BlobEvidenceStore } from "./adapters/blobEvidenceStore.js";
+import { DetectionThresholdsSchema } from "./domain/detections/index.js";
 
 /** Everything a function needs, built once per process from validated settings (the composition root). */
 export interface Services {
@@ -42,7 +56,48 @@ export interface Services {
   watermarks: WatermarkStore;
   pollStatus: PollStatusStore;
   leases: TenantLeasePort;
+  /** Tasks for the security team (Tasks table) and their outbox (Deliveries table). */
+  tasks: TaskStore;
+  deliveries: DeliveryStore;
+  /** Where tasks go: Planner and e-mail through Graph (undefined without it), Teams through Workflows webhooks. */
+  taskChannels: TaskChannels;
   logger?: Logger;
+  /** Controls rows for the control runner (claims, leases, checkpoints, summaries). */
+  controlRuns: ControlRunStore;
+  findings: FindingStore;
+  /** Preserved evidence (Blob). */
+  evidence: EvidenceStore;
+  /** What reviews read from Graph; undefined without Graph. */
+  reviewSource: ReviewSource | undefined;
+  /** How reviews run (from the settings). */
+  review: PassOptions & { budgetMs: number; leaseMs: number };
+}
+
+/** Review settings, with the detection thresholds JSON validated here (an invalid override stops start-up). */
+export function reviewOptionsFromSettings(settings: Settings): Services["review"] {
+  let overrides: unknown = {};
+  if (settings.BLINDWINDOW_DETECTION_THRESHOLDS !== undefined) {
+    try {
+      overrides = JSON.parse(settings.BLINDWINDOW_DETECTION_THRESHOLDS);
+    } catch {
+      throw new SettingsError("Invalid settings: BLINDWINDOW_DETECTION_THRESHOLDS is not JSON");
+    }
+  }
+  const thresholds = DetectionThresholdsSchema.safeParse(overrides);
+  if (!thresholds.success) {
+    throw new SettingsError(`Invalid settings: BLINDWINDOW_DETECTION_THRESHOLDS ${thresholds.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+  }
+  const budgetMs = settings.BLINDWINDOW_CONTROL_BUDGET_SECONDS * 1000;
+  return {
+    budgetMs,
+    // A lease outlives a turn by a quarter and 5 s (10 min 5 s for the default 8-minute turn); a killed worker's
+    // control is taken over after that.
+    leaseMs: Math.round(budgetMs * 1.25) + 5000,
+    concurrency: settings.BLINDWINDOW_REVIEW_CONCURRENCY,
+    sliceTargetRecords: settings.BLINDWINDOW_REVIEW_SLICE_RECORDS,
+    baselineDays: settings.BLINDWINDOW_REVIEW_BASELINE_DAYS,
+    thresholds: thresholds.data,
+  };
 }
 
 export function createServices(settings: Settings, overrides: Partial<Services> = {}): Services {
@@ -73,6 +128,18 @@ export function createServices(settings: Settings, overrides: Partial<Services> 
     watermarks: cursors,
     pollStatus: cursors,
     leases: new TableTenantLeases(account, clock),
+    tasks: new TableTaskStore(account),
+    deliveries: new TableDeliveryStore(account),
+    taskChannels: {
+      planner: graph ? new GraphPlannerChannel(graph) : undefined,
+      mail: graph ? new GraphMailChannel(graph) : undefined,
+      teams: new TeamsWorkflowChannel(),
+    },
+    controlRuns: new TableControlStore(account),
+    findings: new TableFindingStore(account),
+    evidence: new BlobEvidenceStore(account, settings.BLINDWINDOW_EVIDENCE_CONTAINER),
+    reviewSource: graph ? new GraphReviewSource(graph) : undefined,
+    review: reviewOptionsFromSettings(settings),
     verifyBearer: audience
       ? createBearerVerifier({
           audience,
@@ -85,6 +152,14 @@ export function createServices(settings: Settings, overrides: Partial<Services> 
 }
 
 let cached: Services | undefined;
+
+/**
+ * Makes `services` the process-wide services (the local host and the demo: a simulator clock, a Graph client scaled
+ * to the simulator's throttling). Functions pick them up on their next invocation.
+ */
+export function useServices(services: Services): void {
+  cached = services;
+}
 
 /** The process-wide services, from the process settings on first use. */
 export function getServices(): Services {

@@ -16,6 +16,9 @@ param graphClientId string
 param graphCredentialType string
 param graphClientSecretUri string
 param logLevel string
+
+@description('Detection threshold overrides as JSON (README "Detections"); empty keeps the defaults.')
+param detectionThresholds string = ''
 param useSecureWebhook bool
 param webhookAudience string
 param webhookTenantId string
@@ -25,6 +28,13 @@ param maximumInstanceCount int
 @minValue(1)
 @maxValue(3600)
 param retryAfterSeconds int = 30
+
+@description('Your own tenant id (registered as a tenant): its contacts receive watchdog tasks. Empty: stored, not delivered.')
+param operatorTenantId string = ''
+
+@minValue(1)
+@maxValue(20)
+param deliveryMaxAttempts int = 6
 
 resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -49,9 +59,17 @@ var appSettings = union(
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
     BLINDWINDOW_RETRY_AFTER_SECONDS: string(retryAfterSeconds)
+    BLINDWINDOW_OPERATOR_TENANT_ID: operatorTenantId
+    BLINDWINDOW_DELIVERY_MAX_ATTEMPTS: string(deliveryMaxAttempts)
     BLINDWINDOW_GRAPH_CLIENT_ID: graphClientId
     BLINDWINDOW_EVIDENCE_CONTAINER: evidenceContainerName
     BLINDWINDOW_LOG_LEVEL: logLevel
+    // Control runner: a turn works 8 minutes (the function timeout is 10), 4 slices of ~10,000 records in flight.
+    BLINDWINDOW_CONTROL_BUDGET_SECONDS: '480'
+    BLINDWINDOW_REVIEW_CONCURRENCY: '4'
+    BLINDWINDOW_REVIEW_SLICE_RECORDS: '10000'
+    BLINDWINDOW_REVIEW_BASELINE_DAYS: '7'
+    BLINDWINDOW_DETECTION_THRESHOLDS: detectionThresholds
   },
   graphCredentialType == 'clientSecret'
     ? {

@@ -8,7 +8,9 @@ param evidenceContainerName string
 @description('Containers the Functions host itself uses with identity-based AzureWebJobsStorage: keys and timer/singleton leases.')
 param hostContainerNames array
 
-@description('Days of time-based immutability on the evidence container; 0 = no policy.')
+@minValue(0)
+@maxValue(146000)
+@description('Days each evidence blob stays immutable (WORM) after it is written; 0 = no policy.')
 param evidenceImmutabilityDays int
 
 // Table and queue names the app uses (../../shared/adapters, DESIGN.md "Storage"). Created here so a missing table
@@ -68,17 +70,29 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       }
     ]
 
+    // Evidence: a container-level time-based retention policy (WORM). Every blob in the container can be created,
+    // read and listed, but not overwritten, changed (metadata included) or deleted until it is
+    // evidenceImmutabilityDays old, counted from its own creation. Chosen over version-level immutability because:
+    // - the app writes each blob and manifest exactly once (Put Block List / Put Blob with If-None-Match: *), so
+    //   there are no versions to protect; a container policy makes an overwrite fail on the service too, where
+    //   version-level WORM would accept it as a new current version;
+    // - version-level WORM needs blob versioning on the whole account, which would also version the Functions
+    //   host's lease and key blobs and the deployment packages written here all the time;
+    // - the policy is declared with the container, before any evidence exists.
+    // Both "protected append" settings stay off: nothing may be added to a committed evidence blob. The policy is
+    // created unlocked (reversible; Bicep cannot lock it): lock it by hand once the period is agreed
+    // (az storage container immutability-policy lock). While protected blobs exist the account cannot be deleted
+    // (azd down) until the unlocked policy is removed.
     resource evidenceContainer 'containers' = {
       name: evidenceContainerName
       properties: { publicAccess: 'None' }
 
-      // Unlocked time-based retention: blobs can be added, not changed or deleted, for the period. The preserve
-      // control therefore writes each export once under a new name. Lock the policy by hand when agreed.
       resource immutability 'immutabilityPolicies' = if (evidenceImmutabilityDays > 0) {
         name: 'default'
         properties: {
           immutabilityPeriodSinceCreationInDays: evidenceImmutabilityDays
           allowProtectedAppendWrites: false
+          allowProtectedAppendWritesAll: false
         }
       }
     }

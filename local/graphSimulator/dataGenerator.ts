@@ -92,6 +92,11 @@ export interface DatasetOptions {
   nonInteractivePerUserPerDay?: number;
   /** Service health issues to serve instead of the generated ones. */
   serviceIssues?: readonly ServiceHealthIssue[];
+  /**
+   * Where planted attacks may start (epoch ms, inside the retained data): e.g. inside a blind window, for the demo.
+   * Default: anywhere from 6 h after the oldest retained hour to 3 h before `nowMs`.
+   */
+  attacksBetween?: { startMs: number; endMs: number };
 }
 
 export interface SeededTenant {
@@ -340,7 +345,7 @@ export class GraphDataset {
     specs.forEach((spec, index) => {
       const state = this.seedTenant(spec, index, options.users ?? 25);
       this.states.set(state.tenant.id, state);
-      truth.push(...this.plantAttacks(state, spec.attacks ?? ATTACK_KINDS, options.nowMs, options.days));
+      truth.push(...this.plantAttacks(state, spec.attacks ?? ATTACK_KINDS, options.nowMs, options.days, options.attacksBetween));
     });
     this.tenants = [...this.states.values()].map((s) => s.tenant);
     this.groundTruth = truth;
@@ -687,12 +692,14 @@ export class GraphDataset {
     };
   }
 
-  private plantAttacks(state: TenantState, kinds: readonly AttackKind[], nowMs: number, days: number): PlantedAttack[] {
+  private plantAttacks(state: TenantState, kinds: readonly AttackKind[], nowMs: number, days: number, between?: { startMs: number; endMs: number }): PlantedAttack[] {
     const tenantId = state.tenant.id;
     const visibleMs = Math.min(days, state.tenant.retentionDays) * DAY_MS;
-    // Attacks start between 6 h after the oldest retained hour and 3 h before `now`, so every record is served.
-    const earliest = nowMs - visibleMs + 6 * HOUR_MS;
-    const span = Math.max(HOUR_MS, nowMs - 3 * HOUR_MS - earliest);
+    // Attacks start between 6 h after the oldest retained hour and 3 h before `now`, so every record is served —
+    // narrowed to `between` when given (an attack takes up to about two hours, so it starts that much before its end).
+    const earliest = Math.max(nowMs - visibleMs + 6 * HOUR_MS, between ? between.startMs + HOUR_MS : -Infinity);
+    const latest = Math.min(nowMs - 3 * HOUR_MS, between ? between.endMs - 3 * HOUR_MS : Infinity);
+    const span = Math.max(HOUR_MS, latest - earliest);
     const victims = state.users.filter((u) => !u.isAdmin);
     const attacks: PlantedAttack[] = [];
     kinds.forEach((kind) => {

@@ -12,6 +12,8 @@ export interface SentMail {
   message: Record<string, unknown>;
   saveToSentItems: unknown;
   receivedAt: string;
+  /** The MIME text when the mail was sent in MIME form (`Content-Type: text/plain`, base64 body). */
+  mime?: string;
 }
 
 export interface PostedCard {
@@ -42,7 +44,54 @@ export type PatchOutcome =
   | { kind: "ok"; resource: JsonObject }
   | { kind: "notFound" }
   | { kind: "missingIfMatch" }
-  | { kind: "preconditionFailed" };
+  | { kind: "preconditionFailed" }
+  | { kind: "limitExceeded"; code: string; message: string };
+
+/** Planner's limit on checklist items per task (403 MaximumChecklistItemsOnTask beyond it). */
+export const MAX_CHECKLIST_ITEMS = 20;
+
+/** RFC 2047 encoded words (`=?UTF-8?B?…?=`, `=?UTF-8?Q?…?=`) decoded, as Exchange shows a subject. */
+function decodeEncodedWords(value: string): string {
+  return value
+    .replace(/(\?=)\s+(?==\?)/g, "$1")
+    .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_m, _charset: string, encoding: string, text: string) =>
+      encoding.toUpperCase() === "B"
+        ? Buffer.from(text, "base64").toString("utf8")
+        : Buffer.from(text.replace(/_/g, " ").replace(/=([0-9A-Fa-f]{2})/g, (_h, hex: string) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8"),
+    );
+}
+
+/**
+ * A mail sent in MIME form (Graph `sendMail` with `Content-Type: text/plain`: the RFC 5322 message, base64-encoded),
+ * read as far as the simulator needs: the recipients and subject, as a JSON message would carry them.
+ */
+export function parseMimeMail(body: string): { mime: string; message: JsonObject } | { status: number; code: string; message: string } {
+  const compact = body.replace(/\s+/g, "");
+  if (compact === "" || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
+    return { status: 400, code: "ErrorMimeContentInvalidBase64String", message: "Invalid base64 string for MIME content." };
+  }
+  const mime = Buffer.from(compact, "base64").toString("utf8");
+  const end = mime.search(/\r?\n\r?\n/);
+  const head = (end < 0 ? mime : mime.slice(0, end)).replace(/\r?\n[ \t]+/g, " ");
+  const headers = new Map<string, string>();
+  for (const line of head.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  const addresses = (name: string) =>
+    (headers.get(name) ?? "")
+      .split(",")
+      .map((a) => /<([^>]+)>/.exec(a)?.[1] ?? a.trim())
+      .filter((a) => a !== "")
+      .map((address) => ({ emailAddress: { address } }));
+  const toRecipients = addresses("to");
+  const ccRecipients = addresses("cc");
+  if (toRecipients.length + ccRecipients.length + addresses("bcc").length === 0) {
+    return { status: 400, code: "ErrorInvalidRecipients", message: "At least one recipient isn't valid." };
+  }
+  const internetMessageHeaders = [...headers].filter(([name]) => name.startsWith("x-")).map(([name, value]) => ({ name, value }));
+  return { mime, message: { subject: decodeEncodedWords(headers.get("subject") ?? ""), from: { emailAddress: { address: headers.get("from") ?? "" } }, toRecipients, ccRecipients, internetMessageHeaders } };
+}
 
 function etag(kind: "Task" | "Details", version: number, id: string): string {
   return `W/"${Buffer.from(`'${version}-${kind}@${id}'`).toString("base64")}"`;
@@ -119,6 +168,11 @@ export class PlannerStore {
     return task;
   }
 
+  /** Tasks of a plan in a tenant, as `GET /planner/plans/{id}/tasks` lists them. */
+  listByPlan(tenantId: string, planId: string): JsonObject[] {
+    return [...this.byId.values()].filter((r) => r.tenantId === tenantId && r.task.planId === planId).map((r) => r.task);
+  }
+
   get(tenantId: string, id: string): PlannerTaskRecord | undefined {
     const record = this.byId.get(id);
     return record?.tenantId === tenantId ? record : undefined;
@@ -138,6 +192,9 @@ export class PlannerStore {
     }
     version[part]++;
     next["@odata.etag"] = etag(part === "task" ? "Task" : "Details", version[part], id);
+    if (part === "details" && Object.keys(next.checklist as JsonObject).length > MAX_CHECKLIST_ITEMS) {
+      return { kind: "limitExceeded", code: "MaximumChecklistItemsOnTask", message: "The checklist property on the plannerTaskDetails resource contains too many values." };
+    }
     if (part === "details") {
       const checklist = Object.values(next.checklist as JsonObject) as JsonObject[];
       record.task = {

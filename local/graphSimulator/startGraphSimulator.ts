@@ -27,12 +27,22 @@ import {
   type ServiceHealthIssue,
   type SignIn,
 } from "./records.js";
-import { PlannerStore, type JsonObject, type SentItems } from "./sentItems.js";
+import { PlannerStore, parseMimeMail, type JsonObject, type SentItems } from "./sentItems.js";
 import { tenantOfToken } from "./simulatorToken.js";
 import { GRAPH_ORIGIN } from "./simulatorTransport.js";
 import { GraphThrottle, type ThrottledFamily } from "./throttle.js";
 
 /** The simulator clock when none is given: the day after the September 2024 logging incident ended. */
+interface RoleAssignment {
+  id: string;
+  roleDefinitionId: string;
+  principalId: string;
+  directoryScopeId: string;
+}
+
+/** Role template id of Global Administrator (the same in every tenant). */
+const GLOBAL_ADMIN_ROLE = "62e90394-69f5-4237-9190-012177145e10";
+
 export const DEFAULT_SIMULATOR_NOW = "2024-09-20T12:00:00Z";
 
 export interface GraphSimulatorOptions {
@@ -55,6 +65,8 @@ export interface GraphSimulatorOptions {
   /** Monotonic clock (ms) for throttling windows; performance.now by default. */
   monotonicClock?: () => number;
   interactivePerUserPerDay?: number;
+  /** Where planted attacks may start (ISO instants), e.g. inside a blind window. */
+  attacksBetween?: { start: string; end: string };
   nonInteractivePerUserPerDay?: number;
   serviceIssues?: readonly ServiceHealthIssue[];
   /**
@@ -195,9 +207,12 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     interactivePerUserPerDay: options.interactivePerUserPerDay,
     nonInteractivePerUserPerDay: options.nonInteractivePerUserPerDay,
     serviceIssues: options.serviceIssues,
+    ...(options.attacksBetween ? { attacksBetween: { startMs: Date.parse(options.attacksBetween.start), endMs: Date.parse(options.attacksBetween.end) } } : {}),
   });
   const throttle = options.throttling === false ? undefined : new GraphThrottle({ timeScale: options.timeScale, clock: options.monotonicClock });
   const faults = new FaultInjector(options.faults);
+  // An injected Retry-After says 1 s, as Graph would; with a time scale the millisecond header says 1 s scaled.
+  const injectedRetryAfter: Record<string, string> = { "retry-after": "1", ...(options.timeScale !== undefined && options.timeScale !== 1 ? { "x-ms-retry-after-ms": String(Math.ceil(1000 / options.timeScale)) } : {}) };
   const sent: SentItems = { mails: [], cards: [], plannerTasks: [] };
   const planner = new PlannerStore(sent);
   const requests: RequestLogEntry[] = [];
@@ -328,6 +343,26 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         },
       };
     }
+    if (get && route === "roleManagement/directory/roleAssignments") {
+      // Directory role assignments (unified RBAC, RoleManagement.Read.Directory): the tenant's admins hold Global
+      // Administrator. Only `$select` and `$top` are served; a `$filter` is a 400 here, as it is not needed.
+      return {
+        handle: (tenant, _req, query) => {
+          checkQueryOptions(query, ["$select", "$top"]);
+          const all = dataset.users(tenant.id).filter((u) => u.isAdmin).map((u) => ({
+            id: `${GLOBAL_ADMIN_ROLE}_${u.id}`,
+            roleDefinitionId: GLOBAL_ADMIN_ROLE,
+            principalId: u.id,
+            directoryScopeId: "/",
+          }));
+          const { pick, names } = projection<RoleAssignment>(query.get("$select"), ["id", "roleDefinitionId", "principalId", "directoryScopeId"], "microsoft.graph.unifiedRoleAssignment");
+          return {
+            status: 200,
+            body: { "@odata.context": `${GRAPH_ORIGIN}/${version}/$metadata#roleManagement/directory/roleAssignments${names.length > 0 ? `(${names.join(",")})` : ""}`, value: all.map(pick) },
+          };
+        },
+      };
+    }
     if (get && route === "admin/serviceAnnouncement/issues") {
       return { family: "serviceCommunications", handle: (_t, _r, q, p) => listServiceIssues(q, p) };
     }
@@ -344,6 +379,13 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     if (method === "POST" && segments.length === 3 && segments[0] === "users" && segments[2] === "sendMail") {
       return {
         handle: async (tenant, req) => {
+          if (/^text\/plain/i.test(req.headers["content-type"] ?? "")) {
+            // MIME form: the base64 RFC 5322 message (https://learn.microsoft.com/graph/outlook-send-mime-message).
+            const parsed = parseMimeMail(await readBody(req));
+            if ("code" in parsed) throw new GraphHttpError(parsed.status, parsed.code, parsed.message);
+            sent.mails.push({ tenantId: tenant.id, sender: decodeURIComponent(segments[1] ?? ""), message: parsed.message, saveToSentItems: true, receivedAt: nowIso(), mime: parsed.mime });
+            return { status: 202 };
+          }
           const body = await readJsonObject(req);
           const message = body.message;
           if (typeof message !== "object" || message === null) throw new GraphHttpError(400, "ErrorInvalidRequest", "The 'message' parameter is required.");
@@ -354,6 +396,10 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
           return { status: 202 };
         },
       };
+    }
+    if (get && segments.length === 4 && segments[0] === "planner" && segments[1] === "plans" && segments[3] === "tasks") {
+      const planId = segments[2] ?? "";
+      return { handle: (tenant) => ({ status: 200, body: { "@odata.context": `${GRAPH_ORIGIN}/v1.0/$metadata#planner/plans('${planId}')/tasks`, value: planner.listByPlan(tenant.id, planId) } }) };
     }
     if (segments[0] === "planner" && segments[1] === "tasks") return plannerRoute(method, segments);
     throw notFound(`Resource not found for the segment '${segments[0] ?? ""}'.`);
@@ -391,6 +437,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
               throw badRequest("The If-Match header must be specified for this kind of request.");
             case "preconditionFailed":
               throw new GraphHttpError(412, "PreconditionFailed", "The request does not match the current version of the item (If-Match).");
+            case "limitExceeded":
+              throw new GraphHttpError(403, outcome.code, outcome.message);
             case "ok":
               return /return=representation/i.test(String(req.headers.prefer ?? "")) ? { status: 200, body: outcome.resource } : { status: 204 };
           }
@@ -497,14 +545,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
         req.socket.destroy();
         return;
       case "429":
-        reply = errorReply(new GraphHttpError(429, "TooManyRequests", "Too many requests (injected).", { "retry-after": "1" }), requestId, clientRequestId);
+        reply = errorReply(new GraphHttpError(429, "TooManyRequests", "Too many requests (injected).", injectedRetryAfter), requestId, clientRequestId);
         break;
       case "500":
       case "502":
       case "503":
       case "504": {
         const code = { "500": "UnknownError", "502": "BadGateway", "503": "ServiceNotAvailable", "504": "GatewayTimeout" }[fault];
-        reply = errorReply(new GraphHttpError(Number(fault), code, "Injected fault.", fault === "503" ? { "retry-after": "1" } : {}), requestId, clientRequestId);
+        reply = errorReply(new GraphHttpError(Number(fault), code, "Injected fault.", fault === "503" ? injectedRetryAfter : {}), requestId, clientRequestId);
         break;
       }
       case "slow":

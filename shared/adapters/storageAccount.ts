@@ -1,5 +1,6 @@
 import { TableClient, TableServiceClient, type TableServiceClientOptions } from "@azure/data-tables";
 import { QueueServiceClient, StorageRetryPolicyType } from "@azure/storage-queue";
+import { BlobServiceClient, StorageRetryPolicyType as BlobRetryPolicyType } from "@azure/storage-blob";
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from "@azure/identity";
 import type { Settings } from "../config.js";
 
@@ -11,6 +12,8 @@ export interface StorageAccount {
   table(name: string): TableClient;
   tableService(): TableServiceClient;
   queueService(): QueueServiceClient;
+  /** Blob service (preserved evidence). */
+  blobService(): BlobServiceClient;
   /** Endpoint description without secrets, for logs. */
   describe(): string;
 }
@@ -23,6 +26,8 @@ const TABLE_OPTIONS: TableServiceClientOptions = {
   retryOptions: { maxRetries: 2, retryDelayInMs: 100, maxRetryDelayInMs: 800 },
 };
 const QUEUE_RETRY = { retryPolicyType: StorageRetryPolicyType.EXPONENTIAL, maxTries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 800, tryTimeoutInMs: 10_000 };
+/** Blob calls move pages of records (megabytes) and stream whole day blobs back: a longer try, the same few retries. */
+const BLOB_RETRY = { retryPolicyType: BlobRetryPolicyType.EXPONENTIAL, maxTries: 3, retryDelayInMs: 100, maxRetryDelayInMs: 800, tryTimeoutInMs: 120_000 };
 
 function parseConnectionString(cs: string): Record<string, string> {
   const parts: Record<string, string> = {};
@@ -53,12 +58,14 @@ export function storageAccountFromSettings(settings: Settings): StorageAccount {
       table: (name) => TableClient.fromConnectionString(cs, name, tableOptions),
       tableService: () => TableServiceClient.fromConnectionString(cs, tableOptions),
       queueService: () => QueueServiceClient.fromConnectionString(cs, { retryOptions: QUEUE_RETRY }),
+      blobService: () => BlobServiceClient.fromConnectionString(cs, { retryOptions: BLOB_RETRY }),
       describe: () => `connection string (account ${parts.accountname ?? "?"}, tables at ${parts.tableendpoint ?? "default endpoint"})`,
     };
   }
   const account = settings.AzureWebJobsStorage__accountName;
   const tableUri = settings.AzureWebJobsStorage__tableServiceUri ?? (account ? `https://${account}.table.core.windows.net` : undefined);
   const queueUri = settings.AzureWebJobsStorage__queueServiceUri ?? (account ? `https://${account}.queue.core.windows.net` : undefined);
+  const blobUri = settings.AzureWebJobsStorage__blobServiceUri ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
   if (!tableUri || !queueUri) {
     throw new Error("No storage configured: set AzureWebJobsStorage, or AzureWebJobsStorage__accountName for identity-based access");
   }
@@ -68,6 +75,10 @@ export function storageAccountFromSettings(settings: Settings): StorageAccount {
     table: (name) => new TableClient(tableUri, name, credential, TABLE_OPTIONS),
     tableService: () => new TableServiceClient(tableUri, credential, TABLE_OPTIONS),
     queueService: () => new QueueServiceClient(queueUri, credential, { retryOptions: QUEUE_RETRY }),
+    blobService: () => {
+      if (!blobUri) throw new Error("No blob endpoint configured: set AzureWebJobsStorage__blobServiceUri or AzureWebJobsStorage__accountName");
+      return new BlobServiceClient(blobUri, credential, { retryOptions: BLOB_RETRY });
+    },
     describe: () => `managed identity (tables at ${tableUri})`,
   };
 }

@@ -15,8 +15,10 @@ export class StorageWorkQueue implements WorkQueue {
   private readonly clients = new Map<string, { client: QueueClient; ready?: Promise<unknown> }>();
   constructor(private readonly service: QueueServiceClient) {}
 
-  async send(queue: QueueName | `${QueueName}-poison`, message: unknown): Promise<void> {
+  async send(queue: QueueName | `${QueueName}-poison`, message: unknown, options: { delaySeconds?: number } = {}): Promise<void> {
     const text = encodeQueueMessage(message);
+    const delay = options.delaySeconds === undefined ? undefined : Math.min(7 * 86_400 - 1, Math.max(0, Math.ceil(options.delaySeconds)));
+    const sendOptions = delay === undefined || delay === 0 ? undefined : { visibilityTimeout: delay };
     await guardStorage(`enqueue on ${queue}`, async () => {
       const entry = this.entry(queue);
       entry.ready ??= entry.client.createIfNotExists().catch((error: unknown) => {
@@ -25,11 +27,11 @@ export class StorageWorkQueue implements WorkQueue {
       });
       await entry.ready;
       try {
-        await entry.client.sendMessage(text);
+        await entry.client.sendMessage(text, sendOptions);
       } catch (error) {
         if (storageErrorInfo(error).code !== "QueueNotFound") throw error;
         await entry.client.createIfNotExists();
-        await entry.client.sendMessage(text);
+        await entry.client.sendMessage(text, sendOptions);
       }
     });
   }

@@ -137,6 +137,29 @@ export class TableControlPlanner implements ControlPlanner {
     this.controls = new LazyTable(account.table(LEDGER_TABLES.controls));
   }
 
+  /**
+   * Refreshes an existing row's bounds (a later revision moved the window). A finished control whose window grew
+   * (a later revision moved its bounds) runs again for the new hours: the runner resumes from its checkpoint, so the
+   * hours already reviewed are not read twice. Conditional on the ETag, retried when the runner wrote in between.
+   */
+  private async refreshBounds(pk: string, rowKey: string, bounds: Record<string, string>): Promise<{ isNew: boolean; enqueued: boolean }> {
+    for (let attempt = 0; ; attempt++) {
+      const row = await this.controls.run((t) => t.getEntity(pk, rowKey));
+      const moved = row.start !== bounds.start || row.end !== bounds.end;
+      const rerun = moved && (row.state === "done" || row.state === "failed");
+      try {
+        if (moved) {
+          await this.controls.run((t) =>
+            t.updateEntity({ partitionKey: pk, rowKey, ...bounds, ...(rerun ? { state: "planned", enqueuedAt: "" } : {}) }, "Merge", { etag: row.etag }),
+          );
+        }
+        return { isNew: false, enqueued: !rerun && typeof row.enqueuedAt === "string" && row.enqueuedAt !== "" };
+      } catch (error) {
+        if (!isStatus(error, 412) || attempt >= 4) throw error;
+      }
+    }
+  }
+
   async plan(window: BlindWindow, controls: readonly ControlType[], at: Date): Promise<{ created: ControlType[] }> {
     const created: ControlType[] = [];
     const pk = escapeKey(window.tenantId);
@@ -145,13 +168,11 @@ export class TableControlPlanner implements ControlPlanner {
       const bounds = { source: window.source, start: window.start, end: window.end ?? "", reviewDeadline: window.reviewDeadline };
       const { isNew, enqueued } = await guardStorage("plan control", async () => {
         try {
-          await this.controls.run((t) => t.createEntity({ partitionKey: pk, rowKey, windowId: window.windowId, control, state: "planned", createdAt: at.toISOString(), ...bounds }));
+          await this.controls.run((t) => t.createEntity({ partitionKey: pk, rowKey, windowId: window.windowId, control, state: "planned", createdAt: at.toISOString(), urgency: window.reviewDeadline, ...bounds }));
           return { isNew: true, enqueued: false };
         } catch (error) {
           if (!isStatus(error, 409)) throw error;
-          const row = await this.controls.run((t) => t.getEntity(pk, rowKey));
-          await this.controls.run((t) => t.updateEntity({ partitionKey: pk, rowKey, ...bounds }, "Merge"));
-          return { isNew: false, enqueued: typeof row.enqueuedAt === "string" };
+          return this.refreshBounds(pk, rowKey, bounds);
         }
       });
       if (!enqueued) {

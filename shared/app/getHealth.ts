@@ -13,6 +13,12 @@ export interface HealthReport {
 /** A component is stale when it missed two expected beats (one late beat is jitter, two is an outage). */
 const STALE_FACTOR = 2;
 
+/** Whether a heartbeat is stale at `nowMs` (components beating only when there is work never are). */
+export function isStale(heartbeat: Pick<import("./ports.js").Heartbeat, "at" | "expectedEverySeconds">, nowMs: number): boolean {
+  const ageSeconds = Math.max(0, Math.round((nowMs - Date.parse(heartbeat.at)) / 1000));
+  return heartbeat.expectedEverySeconds > 0 && ageSeconds > heartbeat.expectedEverySeconds * STALE_FACTOR;
+}
+
 /** Storage reachability and component heartbeats, for `GET /api/health`. */
 export async function getHealth(deps: { probe: StorageProbe; heartbeats: HeartbeatStore; clock: Clock; pollStatus?: Pick<PollStatusStore, "listStatus"> }): Promise<HealthReport> {
   const storage = await deps.probe.probe();

@@ -83,7 +83,8 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Work queues (Azure Storage queues, base64 JSON messages as the Functions queue trigger expects). */
 export interface WorkQueue {
-  send(queue: QueueName | `${QueueName}-poison`, message: unknown): Promise<void>;
+  /** `delaySeconds`: the message becomes visible only then (a retry's back-off; Storage queues allow up to 7 days). */
+  send(queue: QueueName | `${QueueName}-poison`, message: unknown, options?: { delaySeconds?: number }): Promise<void>;
 }
 
 export interface Heartbeat {

@@ -1,5 +1,5 @@
 import { assessNotice } from "../domain/assessNotice.js";
-import { foldNotice, matchTenants, mergeWindows, type MatchableTenant, type TenantMatch } from "../domain/blindWindow.js";
+import { foldNotice, matchTenants, mergeWindows, type BlindWindow, type MatchableTenant, type TenantMatch } from "../domain/blindWindow.js";
 import { CONTROLS_BY_SOURCE } from "../domain/controlPlan.js";
 import type { LogSourceId } from "../domain/logSource.js";
 import { LogSourceIdSchema } from "../domain/logSource.js";
@@ -32,6 +32,8 @@ export interface ProcessNoticeDeps {
   logger: Logger;
   /** Entra retention of sign-in and audit logs by licence (DESIGN.md "review deadline"). */
   retentionDays: (licence: LedgerTenant["licence"]) => number;
+  /** Called after a tenant's windows of one source were rewritten (their tasks are refreshed from it). */
+  onWindowsChanged?: (tenantId: string, source: LogSourceId, windows: readonly BlindWindow[], at: Date) => Promise<void>;
 }
 
 export type ProcessNoticeOutcome =
@@ -179,6 +181,7 @@ async function remergeWindows(deps: ProcessNoticeDeps, tenant: LedgerTenant, sou
     const windows = mergeWindows(tenant.tenantId, source, contributions, deps.retentionDays(tenant.licence));
     await deps.ledger.replaceWindows(tenant.tenantId, source, windows);
     for (const w of windows) await deps.controls.plan(w, CONTROLS_BY_SOURCE[source], now);
+    await deps.onWindowsChanged?.(tenant.tenantId, source, windows, now);
     deps.logger.info("windows merged", { tenant: tenant.tenantId, source, windows: windows.length, notice: windows.flatMap((w) => w.notices).join(",") });
   }
   throw new Error(`windows of ${tenant.tenantId}/${source} kept changing; the queue will retry`);

@@ -78,12 +78,27 @@ function unique<T extends z.ZodType>(item: T, key: (value: z.output<T>) => strin
 // Planner ids are opaque base64url-like strings ("xqQg5FS2LkCp935s-FIFm2QAFkHM").
 const plannerId = z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/u, "must be a Planner id");
 
+/**
+ * A Teams Workflows webhook URL: https on a domain name; or http on a loopback host, which only the local Graph
+ * simulator serves (as graphCredentials.ts allows a loopback http Graph base URL for it).
+ */
+function isWorkflowUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.protocol === "https:") return z.regexes.domain.test(url.hostname);
+  return url.protocol === "http:" && (url.hostname === "localhost" || url.hostname === "[::1]" || /^127(\.\d{1,3}){3}$/u.test(url.hostname));
+}
+
 /** Where a tenant's tasks go. */
 export const TenantContactsSchema = z.strictObject({
   /** People who receive every task by e-mail. */
   emails: unique(email, (e) => e.toLowerCase(), 50).min(1, "at least one e-mail address is required"),
   /** Teams Workflows webhook ("When a Teams webhook request is received"): app-only Graph cannot post to channels. */
-  teamsWorkflowUrl: z.url({ protocol: /^https$/, hostname: z.regexes.domain, error: "must be an https URL" }).optional(),
+  teamsWorkflowUrl: z.string().trim().refine(isWorkflowUrl, { error: "must be an https URL" }).optional(),
   planner: z.strictObject({ planId: plannerId, bucketId: plannerId }).optional(),
   /** Mailbox (UPN) that sends task e-mail through Graph `sendMail`. */
   mailSender: email.optional(),

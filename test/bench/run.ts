@@ -13,6 +13,7 @@ import { runIntakeBench, type BenchOptions } from "./intake.js";
 import { runLedgerBench } from "./ledger.js";
 import { runGraphPagingBench } from "./graphPaging.js";
 import { runRequestCountBench } from "./requestCounts.js";
+import { runReviewBench } from "./review.js";
 import type { BenchReport, BenchTable } from "./stats.js";
 
 interface Benchmark {
@@ -26,6 +27,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "ledger", run: runLedgerBench },
   { name: "graph-paging", run: graphPagingReport },
   { name: "request-counts", run: (options) => runRequestCountBench({ quick: options.quick }) },
+  { name: "review", run: (options) => runReviewBench({ quick: options.quick }) },
 ];
 
 /** Adapts the Graph paging benchmark's rows to the common report shape. */

@@ -111,9 +111,9 @@ describe("sweeper (scheduledTimer)", () => {
     await new QueueClient(azurite.connectionString, "notices").clearMessages();
 
     clock.advance(4 * 60_000);
-    expect(await sweeper(scheduledTimer, context("sweeper"), services)).toEqual({ reenqueued: 0 });
+    expect(await sweeper(scheduledTimer, context("sweeper"), services)).toMatchObject({ reenqueued: 0 });
     clock.advance(2 * 60_000);
-    expect(await sweeper(scheduledTimer, context("sweeper"), services)).toEqual({ reenqueued: 1 });
+    expect(await sweeper(scheduledTimer, context("sweeper"), services)).toMatchObject({ reenqueued: 1 });
     expect(await peekAll(azurite, "notices")).toEqual([{ v: 1, kind: "notice-revision", source: "azure-monitor", id: "S-1", revision: "1~Resolved" }]);
     const beat = (await services.heartbeats.list()).find((h) => h.component === "sweeper");
     expect(beat).toMatchObject({ expectedEverySeconds: 300, details: "re-enqueued 1" });

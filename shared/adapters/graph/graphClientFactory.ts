@@ -53,6 +53,28 @@ export interface GraphApi {
   get(url: string): Promise<unknown>;
   /** Pages of a collection (graphPager.ts). */
   pages<T = unknown>(path: string, options?: PageOptions<T>): AsyncGenerator<GraphPage<T>, void, undefined>;
+  /**
+   * A write (POST, PATCH, DELETE) to a Graph path: a JSON body (an object) or a text body (a string, with
+   * `contentType`, e.g. base64 MIME for sendMail), with extra headers such as `If-Match`. Resolves with the status,
+   * the ETag header and the parsed JSON body (undefined when empty); any other answer than 2xx is a GraphRequestError
+   * whose `graphStatus` tells which (412: stale If-Match). Writes are retried on 429/503/504 only (ThrottleRetryMiddleware):
+   * a request whose answer was lost is never sent again blindly.
+   */
+  send(method: GraphWriteMethod, url: string, body?: unknown, options?: GraphWriteOptions): Promise<GraphWriteResult>;
+}
+
+export type GraphWriteMethod = "POST" | "PATCH" | "DELETE";
+
+export interface GraphWriteOptions {
+  headers?: Readonly<Record<string, string>>;
+  /** Content type of a string body (default application/json for objects). */
+  contentType?: string;
+}
+
+export interface GraphWriteResult {
+  status: number;
+  etag: string | undefined;
+  body: unknown;
 }
 
 export interface GraphRequestStats {
@@ -300,10 +322,37 @@ export function createGraphClientFactory(settings: Settings, options: GraphClien
         throw new GraphRequestError("graph-unavailable", response.status, `Graph sent a body that is not JSON, after ${String(policy.maxAttempts)} attempts`, { tenantId, cause: error });
       }
     };
+    const send = async (method: GraphWriteMethod, url: string, body?: unknown, writeOptions: GraphWriteOptions = {}): Promise<GraphWriteResult> => {
+      let request = client.api(url).responseType(ResponseType.RAW);
+      for (const [name, value] of Object.entries(writeOptions.headers ?? {})) request = request.header(name, value);
+      if (writeOptions.contentType !== undefined) request = request.header("Content-Type", writeOptions.contentType);
+      let response: Response;
+      try {
+        response = (await (method === "POST" ? request.post(body) : method === "PATCH" ? request.patch(body) : request.delete())) as Response;
+      } catch (error) {
+        throw fromClientError(error, tenantId);
+      }
+      if (!response.ok) {
+        const failure = await graphErrorBody(response);
+        throw new GraphRequestError(graphErrorCodeForStatus(response.status), response.status, `Graph answered ${String(response.status)}${failure.code ? ` ${failure.code}` : ""} to ${method} for tenant ${tenantId}`, {
+          tenantId,
+          ...(failure.code ? { graphErrorCode: failure.code } : {}),
+        });
+      }
+      const text = await response.text();
+      let parsed: unknown;
+      try {
+        parsed = text === "" ? undefined : (JSON.parse(text) as unknown);
+      } catch {
+        parsed = undefined; // a write's answer body is informative only
+      }
+      return { status: response.status, etag: response.headers.get("etag") ?? undefined, body: parsed };
+    };
     return {
       tenantId,
       get,
       pages: <T>(path: string, pageOptions: PageOptions<T> = {}) => graphPages<T>(get, tenantId, path, pageOptions),
+      send,
     };
   };
 

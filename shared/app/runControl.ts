@@ -1,0 +1,415 @@
+import { AppError } from "../errors.js";
+import { findingId, type Detection, type Finding } from "../domain/finding.js";
+import { evidenceManifestPath } from "../domain/evidencePath.js";
+import { retentionDays as licenceRetentionDays } from "../domain/tenant.js";
+import type { EvidenceStore } from "./evidencePorts.js";
+import type { ControlType, LedgerStore } from "./ledgerPorts.js";
+import type { Clock, HeartbeatStore, Logger, TenantStore, WorkQueue } from "./ports.js";
+import type { ControlRow, ControlRunStore, ControlSummary, FindingStore } from "./reviewPorts.js";
+import {
+  PASS_SOURCE,
+  PASS_STREAMS,
+  PassCheckpointSchema,
+  advancePass,
+  deadlineAtRisk,
+  extendPass,
+  startPass,
+  type PassCheckpoint,
+  type PassKind,
+  type PassOptions,
+} from "./reviewPass.js";
+import type { ReviewSource } from "./reviewSource.js";
+
+/**
+ * The control runner (DESIGN.md "control"): each `controls` message is a turn for the most urgent unfinished
+ * control — the one whose next unreviewed hour leaves retention first, across windows and tenants — not
+ * necessarily the one the message names. A turn claims the control with a lease, runs it for at most the time
+ * budget, checkpoints after every slice and, when time is up, sends itself another turn. A killed worker's control
+ * is taken over once its lease expires (the sweeper sends the turn).
+ */
+
+const DAY_MS = 86_400_000;
+/** Identity Protection keeps risk detections 90 days whatever the licence. */
+const RISK_RETENTION_DAYS = 90;
+
+export const COMPONENT = "controlRun";
+
+export interface ControlRunDeps {
+  controlRuns: ControlRunStore;
+  findings: FindingStore;
+  ledger: Pick<LedgerStore, "listWindows">;
+  tenants: Pick<TenantStore, "get">;
+  /** Graph; undefined when the settings configure none (controls then fail with that reason). */
+  reviewSource: ReviewSource | undefined;
+  graphNotConfigured?: string | undefined;
+  evidence: EvidenceStore;
+  queue: WorkQueue;
+  heartbeats?: HeartbeatStore;
+  clock: Clock;
+  logger: Logger;
+  /** Monotonic milliseconds for the time budget. */
+  stopwatch: () => number;
+  options: PassOptions & { budgetMs: number; leaseMs: number };
+  /** Called when a control finishes (tasks are refreshed from it). */
+  onFinished?: (tenantId: string, windowId: string) => Promise<void>;
+}
+
+export type TurnOutcome =
+  | { kind: "idle" }
+  | { kind: "ran"; tenantId: string; windowId: string; control: ControlType; state: ControlSummary["state"]; continued: boolean };
+
+/** Which pass does a control's work; preserve rides along with its source's review (one read serves both). */
+function passFor(control: ControlType, source: string): PassKind | undefined {
+  if (control === "signin-review") return "signins";
+  if (control === "audit-review") return "audits";
+  if (control === "risk-review") return "risks";
+  if (control === "preserve") return source === "entra-audit" ? "audits" : source === "entra-signin" ? "signins" : undefined;
+  return undefined;
+}
+
+const COMPANION: Partial<Record<PassKind, { review: ControlType; preserve: ControlType }>> = {
+  signins: { review: "signin-review", preserve: "preserve" },
+  audits: { review: "audit-review", preserve: "preserve" },
+};
+
+function companionFor(kind: PassKind): ControlType | undefined {
+  return COMPANION[kind]?.review;
+}
+
+function byUrgency(a: ControlRow, b: ControlRow): number {
+  if (a.urgency !== b.urgency) return a.urgency < b.urgency ? -1 : 1;
+  const ka = `${a.tenantId}~${a.windowId}~${a.control}`;
+  const kb = `${b.tenantId}~${b.windowId}~${b.control}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function stripRow(row: ControlRow): ControlSummary {
+  const { urgency: _u, leaseOwner: _o, leaseUntil: _l, checkpoint: _c, etag: _e, ...summary } = row;
+  return summary;
+}
+
+/** Claims the most urgent claimable control for `owner`; undefined when there is none. */
+async function claimNext(deps: ControlRunDeps, owner: string, now: Date): Promise<ControlRow | undefined> {
+  const rows: ControlRow[] = [];
+  for await (const row of deps.controlRuns.listUnfinished()) rows.push(row);
+  const nowIso = now.toISOString();
+  const claimable = rows
+    .filter((r) => r.state === "planned" || !r.leaseUntil || r.leaseUntil < nowIso)
+    // A preserve control whose source has a review is done by that review's pass (one read serves both).
+    .filter((r) => !(r.control === "preserve" && rows.some((o) => o.tenantId === r.tenantId && o.windowId === r.windowId && o.control === COMPANION[passFor("preserve", r.source) ?? "risks"]?.review)))
+    .sort(byUrgency);
+  const leaseUntil = new Date(now.getTime() + deps.options.leaseMs);
+  for (const row of claimable) {
+    let candidate: ControlRow | undefined = row;
+    // The ETag may have moved for a reason that leaves the row claimable (the planner marking it enqueued, or
+    // refreshing its bounds): read it again and retry, rather than drop this turn and strand the control.
+    for (let attempt = 0; candidate && attempt < 3; attempt++) {
+      const claimed = await deps.controlRuns.claim(candidate, owner, leaseUntil, now);
+      if (claimed) return claimed;
+      candidate = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
+      if (candidate && !(candidate.state === "planned" || (candidate.state === "running" && (!candidate.leaseUntil || candidate.leaseUntil < nowIso)))) candidate = undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * One turn of the control runner. Returns what it did; `continued` when the control is not finished and another
+ * turn was enqueued.
+ */
+export async function runControlTurn(deps: ControlRunDeps, owner: string): Promise<TurnOutcome> {
+  const startedAt = deps.clock.now();
+  const row = await claimNext(deps, owner, startedAt);
+  await deps.heartbeats?.beat({ component: COMPONENT, at: startedAt.toISOString(), expectedEverySeconds: 0, details: row ? `${row.control} ${row.windowId}` : "idle" });
+  if (!row) return { kind: "idle" };
+  try {
+    const outcome = await runClaimed(deps, row, startedAt);
+    if (outcome.kind === "ran" && !outcome.continued) await passTheTurn(deps);
+    return outcome;
+  } catch (error) {
+    // A failure the next attempt cannot fix (a non-retryable error) fails the control with its reason; anything else
+    // releases the lease so the queue's retry of this turn can claim the control again at once (the checkpoint
+    // keeps what was done), and the error goes up so the retry happens.
+    const latest = (await deps.controlRuns.get(row.tenantId, row.windowId, row.control).catch(() => undefined)) ?? row;
+    if (error instanceof AppError && !error.retryable) {
+      deps.logger.error("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, code: error.code, reason: error.message });
+      await deps.controlRuns.save(latest, { summary: { ...stripRow(latest), state: "failed", finishedAt: deps.clock.now().toISOString(), error: error.message.slice(0, 500) }, urgency: latest.urgency });
+      return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "failed", continued: false };
+    }
+    if (latest.leaseOwner === owner) {
+      await deps.controlRuns.save(latest, { summary: stripRow(latest), urgency: latest.urgency, leaseUntil: new Date(deps.clock.now().getTime() - 1) }).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+/**
+ * A turn that ended its control hands a turn on when planned controls are waiting. Each planned control was given
+ * a turn when it was planned, but a turn can be spent on a more urgent control, and a turn that finds nothing
+ * claimable ends: without this, a control could wait for the sweeper. An extra turn that finds nothing is cheap.
+ */
+async function passTheTurn(deps: ControlRunDeps): Promise<void> {
+  for await (const r of deps.controlRuns.listUnfinished()) {
+    if (r.state === "planned") {
+      await deps.queue.send("controls", { v: 1, kind: "control", tenantId: r.tenantId, windowId: r.windowId, control: r.control });
+      return;
+    }
+  }
+}
+
+async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date): Promise<TurnOutcome> {
+  const log = (message: string, fields: Record<string, unknown> = {}) => {
+    deps.logger.info(message, { tenant: row.tenantId, window: row.windowId, control: row.control, ...fields });
+  };
+
+  const window = await findWindow(deps, row);
+  if (!window) {
+    log("window no longer exists (merged into another): control superseded");
+    await finish(deps, row, { ...stripRow(row), state: "superseded", finishedAt: startedAt.toISOString() });
+    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "superseded", continued: false };
+  }
+
+  if (row.control === "hunt-checklist") {
+    // The KQL is built from the window when a task or report shows it (huntQueries): nothing to fetch.
+    const summary: ControlSummary = { ...stripRow(row), state: "done", finishedAt: startedAt.toISOString(), coverage: { ...row.coverage, reviewedFrom: window.start, reviewedTo: window.end } };
+    await finish(deps, row, summary);
+    await deps.onFinished?.(row.tenantId, row.windowId);
+    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
+  }
+
+  const kind = passFor(row.control, row.source);
+  const tenant = await deps.tenants.get(row.tenantId);
+  const failure = kind === undefined ? `no Graph review exists for ${row.source}` : !tenant ? "tenant is not registered" : !deps.reviewSource ? `Graph is not configured: ${deps.graphNotConfigured ?? "no credentials"}` : undefined;
+  if (failure !== undefined || kind === undefined || !tenant || !deps.reviewSource) {
+    deps.logger.warn("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, reason: failure });
+    await finish(deps, row, { ...stripRow(row), state: "failed", finishedAt: startedAt.toISOString(), error: failure ?? "cannot run" });
+    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "failed", continued: false };
+  }
+
+  if (row.control === "preserve" && companionFor(kind)) {
+    // Its review preserved the records already (the review finished first and this row's update was lost).
+    const review = await deps.controlRuns.get(row.tenantId, row.windowId, companionFor(kind) ?? "signin-review");
+    if (review?.state === "done" && review.evidence) {
+      await finish(deps, row, { ...stripRow(row), state: "done", finishedAt: startedAt.toISOString(), evidence: review.evidence, coverage: review.coverage, recordsRead: review.recordsRead, pages: review.pages });
+      return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
+    }
+  }
+
+  const retention = kind === "risks" ? RISK_RETENTION_DAYS : licenceRetentionDays(tenant.licence);
+  const companion = COMPANION[kind];
+  const preserveRow = companion && row.control === companion.review ? await deps.controlRuns.get(row.tenantId, row.windowId, companion.preserve) : undefined;
+  const preserve = row.control === "preserve" || (preserveRow !== undefined && preserveRow.state !== "superseded");
+
+  let current = row;
+  const previous = readCheckpoint(row);
+  let cp = previous;
+  if (!cp || cp.windowFrom !== window.start || cp.kind !== kind) {
+    const privileged = kind === "signins" ? await deps.reviewSource.privilegedUserIds(row.tenantId) : [];
+    cp = startPass(
+      { kind, tenantId: row.tenantId, windowId: row.windowId, windowStart: window.start, windowEnd: window.end, retentionDays: retention, detect: row.control !== "preserve", preserve, privilegedUserIds: privileged },
+      startedAt,
+      deps.options,
+    );
+    // A restart (the window's start moved) names its evidence blobs apart from the earlier run's immutable ones.
+    if (previous) cp = { ...cp, generation: previous.generation + 1 };
+    // Saved before anything is read: what was already lost (and the baseline) is fixed when the review began, so a
+    // worker killed before its first slice resumes the same review instead of starting a later one.
+    const saved = await deps.controlRuns.save(row, {
+      summary: { ...stripRow(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() },
+      checkpoint: { pass: cp, findingIds: checkpointFindingIds(row) },
+      urgency: urgencyOf(cp, retention),
+      leaseUntil: new Date(startedAt.getTime() + deps.options.leaseMs),
+    });
+    if (!saved) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    current = saved;
+    log("review started", { from: cp.reviewFrom, to: cp.reviewTo, lostFrom: cp.lost?.from, lostTo: cp.lost?.to, preserve: cp.preserve });
+  } else {
+    cp = extendPass(cp, window.end, startedAt);
+  }
+
+  const turnStart = deps.stopwatch();
+  const throttledBefore = deps.reviewSource.throttledSoFar();
+  let summary: ControlSummary = { ...stripRow(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() };
+  const findingIds = new Set<string>(checkpointFindingIds(row));
+  let raisedAtRisk = findingIds.has(atRiskMarker(row));
+  const stop = { superseded: false };
+  const toFindings = (detections: readonly Detection[]): Finding[] =>
+    detections.map((d) => ({ ...d, id: findingId(row.tenantId, row.windowId, d), tenantId: row.tenantId, windowId: row.windowId, source: PASS_SOURCE[kind], control: row.control }));
+
+  const summarise = (c: PassCheckpoint, state: ControlSummary["state"]): ControlSummary => ({
+    ...summary,
+    state,
+    recordsRead: c.recordsRead,
+    pages: c.pages,
+    throttledWaits: row.throttledWaits + Math.max(0, (deps.reviewSource?.throttledSoFar() ?? 0) - throttledBefore),
+    durationMs: row.durationMs + Math.round(deps.stopwatch() - turnStart),
+    coverage: { reviewedFrom: c.reviewFrom, reviewedTo: c.next < c.reviewTo ? c.next : c.reviewTo, lostFrom: c.lost?.from ?? null, lostTo: c.lost?.to ?? null },
+    findings: [...findingIds].filter((id) => !id.startsWith("marker:")).length,
+    hourly: c.hourly,
+  });
+
+  const result = await advancePass(
+    { source: deps.reviewSource, evidence: deps.evidence, logger: deps.logger, stopwatch: deps.stopwatch },
+    cp,
+    {
+      options: deps.options,
+      stopAtMs: turnStart + deps.options.budgetMs,
+      onCheckpoint: async (c, detections, progress) => {
+        // A later notice may have merged this window into another (new id, new controls): stop reading for it.
+        if (!(await findWindow(deps, row))) {
+          stop.superseded = true;
+          return false;
+        }
+        const findings = toFindings(detections);
+        const now = deps.clock.now();
+        const risk = deadlineAtRisk(c, retention, now.getTime());
+        if (risk.atRisk && !raisedAtRisk) {
+          raisedAtRisk = true;
+          findings.push(...toFindings([atRiskDetection(c, risk.forecastMs, now)]));
+          findingIds.add(atRiskMarker(row));
+          deps.logger.warn("review will not finish before retention deletes the rest of the window", { tenant: row.tenantId, window: row.windowId, control: row.control });
+        }
+        if (findings.length > 0) await deps.findings.putFindings(findings);
+        for (const f of findings) findingIds.add(f.id);
+        summary = summarise(c, "running");
+        const saved = await deps.controlRuns.save(current, {
+          summary,
+          checkpoint: { pass: c, findingIds: [...findingIds] },
+          urgency: urgencyOf(c, retention),
+          leaseUntil: new Date(now.getTime() + deps.options.leaseMs),
+        });
+        if (!saved) {
+          deps.logger.warn("lease lost: another worker took the control over", { tenant: row.tenantId, window: row.windowId, control: row.control });
+          return false;
+        }
+        current = saved;
+        deps.logger.debug("slice done", { tenant: row.tenantId, window: row.windowId, control: row.control, hoursDone: progress.hoursDone, hoursTotal: progress.hoursTotal, records: progress.records });
+        return true;
+      },
+    },
+  );
+
+  if (stop.superseded) {
+    log("window merged into another while it was reviewed: control superseded");
+    await finish(deps, current, { ...summary, state: "superseded", finishedAt: deps.clock.now().toISOString() });
+    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "superseded", continued: false };
+  }
+  if (result.stopped) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+
+  if (!result.finished) {
+    // Hand the control on: the lease ends now, so the next turn (any worker) can claim it at once.
+    const released = await deps.controlRuns.save(current, { summary, urgency: urgencyOf(result.checkpoint, retention), leaseUntil: new Date(deps.clock.now().getTime() - 1) });
+    if (!released) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control });
+    log("time budget spent: continues in the next turn", { next: result.checkpoint.next });
+    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: true };
+  }
+
+  const final = result.checkpoint;
+  const closing = toFindings(result.final);
+  if (final.lost) closing.push(...toFindings([evidenceLostDetection(final, tenant.licence, retention)]));
+  if (closing.length > 0) await deps.findings.putFindings(closing);
+  for (const f of closing) findingIds.add(f.id);
+
+  let evidence: ControlSummary["evidence"];
+  if (final.preserve && final.reviewFrom < final.reviewTo) {
+    const manifestPath = evidenceManifestPath({ tenantId: row.tenantId, source: PASS_SOURCE[kind], windowId: row.windowId, from: final.reviewFrom, to: final.reviewTo });
+    const reviewSource = deps.reviewSource;
+    await deps.evidence.writeManifest(manifestPath, {
+      v: 1,
+      tenantId: row.tenantId,
+      windowId: row.windowId,
+      source: PASS_SOURCE[kind],
+      window: { start: window.start, end: window.end },
+      reviewed: { from: final.reviewFrom, to: final.reviewTo },
+      createdAt: deps.clock.now().toISOString(),
+      streams: PASS_STREAMS[kind].map((stream) => {
+        const request = reviewSource.describe(stream, new Date(final.reviewFrom), new Date(final.reviewTo), undefined);
+        // The range is read in time slices: the filter names the whole range; each request narrowed it to one slice.
+        return { stream, ...request, pages: final.pagesPerStream[stream] ?? 0, records: final.recordsRead[stream] ?? 0 };
+      }),
+      blobs: [...final.committed].sort((a, b) => (a.path < b.path ? -1 : 1)),
+      totals: { blobs: final.committed.length, records: final.committed.reduce((n, b) => n + b.records, 0), bytes: final.committed.reduce((n, b) => n + b.bytes, 0) },
+    });
+    evidence = { manifestPath, blobs: final.committed.length, records: final.committed.reduce((n, b) => n + b.records, 0) };
+  }
+
+  const finishedAt = deps.clock.now().toISOString();
+  const done: ControlSummary = { ...summarise(final, "done"), finishedAt, ...(evidence ? { evidence } : {}) };
+  const saved = await deps.controlRuns.save(current, { summary: done, checkpoint: { pass: final, findingIds: [...findingIds] }, urgency: urgencyOf(final, retention) });
+  if (!saved) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+  if (preserveRow && evidence) {
+    // The review's pass preserved the records: its preserve control is done with it.
+    const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, preserveRow.control);
+    if (fresh) {
+      const preserveSummary: ControlSummary = { ...stripRow(fresh), state: "done", startedAt: done.startedAt ?? finishedAt, finishedAt, recordsRead: done.recordsRead, pages: done.pages, throttledWaits: done.throttledWaits, durationMs: done.durationMs, coverage: done.coverage, findings: 0, evidence };
+      await deps.controlRuns.save(fresh, { summary: preserveSummary, urgency: fresh.urgency });
+    }
+  }
+  log("control done", { records: Object.values(final.recordsRead).reduce((a, b) => a + b, 0), findings: done.findings, lost: final.lost !== null });
+  await deps.onFinished?.(row.tenantId, row.windowId);
+  return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
+}
+
+async function findWindow(deps: ControlRunDeps, row: ControlRow) {
+  for await (const w of deps.ledger.listWindows({ tenantId: row.tenantId })) {
+    if (w.windowId === row.windowId && w.source === row.source) return w;
+  }
+  return undefined;
+}
+
+async function finish(deps: ControlRunDeps, row: ControlRow, summary: ControlSummary): Promise<void> {
+  await deps.controlRuns.save(row, { summary, urgency: row.urgency });
+}
+
+function readCheckpoint(row: ControlRow): PassCheckpoint | undefined {
+  const stored = row.checkpoint as { pass?: unknown } | undefined;
+  if (!stored || typeof stored !== "object" || !("pass" in stored)) return undefined;
+  const parsed = PassCheckpointSchema.safeParse(stored.pass);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function checkpointFindingIds(row: ControlRow): string[] {
+  const stored = row.checkpoint as { findingIds?: unknown } | undefined;
+  return stored && Array.isArray(stored.findingIds) ? stored.findingIds.filter((x): x is string => typeof x === "string") : [];
+}
+
+function atRiskMarker(row: ControlRow): string {
+  return `marker:deadline-at-risk:${row.control}`;
+}
+
+/** The next unreviewed hour's expiry: rows are claimed in this order. */
+function urgencyOf(cp: PassCheckpoint, retentionDays: number): string {
+  return new Date(Date.parse(cp.next) + retentionDays * DAY_MS).toISOString();
+}
+
+function atRiskDetection(cp: PassCheckpoint, forecastMs: number | null, now: Date): Detection {
+  const hours = forecastMs === null ? "unknown" : `${(forecastMs / 3_600_000).toFixed(1)} h`;
+  return {
+    rule: "deadline-at-risk",
+    severity: "high",
+    subject: { kind: "tenant", id: cp.tenantId },
+    explanation: `At the measured pace the review of ${cp.reviewFrom} → ${cp.reviewTo} needs ${hours} more, and part of the window will leave retention before it is read: the oldest hours are read (and preserved) first; consider exporting the rest by other means now.`,
+    firstSeen: now.toISOString(),
+    lastSeen: now.toISOString(),
+    count: 1,
+    sampleIds: [],
+    ipAddresses: [],
+  };
+}
+
+function evidenceLostDetection(cp: PassCheckpoint, licence: string, retentionDays: number): Detection {
+  const lost = cp.lost ?? { from: cp.windowFrom, to: cp.windowFrom };
+  const hours = Math.round((Date.parse(lost.to) - Date.parse(lost.from)) / 3_600_000);
+  return {
+    rule: "evidence-lost",
+    severity: "high",
+    subject: { kind: "tenant", id: cp.tenantId },
+    explanation: `${String(hours)} hours of the blind window (${lost.from} → ${lost.to}) had already left Entra's ${String(retentionDays)}-day retention (${licence} licence) when the review began: those ${PASS_SOURCE[cp.kind]} records are gone for good and could not be reviewed or preserved.`,
+    firstSeen: lost.from,
+    lastSeen: lost.to,
+    count: 1,
+    sampleIds: [],
+    ipAddresses: [],
+  };
+}

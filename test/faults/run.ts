@@ -1,0 +1,27 @@
+/**
+ * `npm run faults [-- --runs N] [-- --seed S]`: the SIGKILL campaign of issue 9 (test/faults/killHarness.ts), printed
+ * as it goes and summarised at the end; the figures also go to bench-results/faults.json. Exit code 1 when any run
+ * differs from the fault-free run.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { runKillCampaign } from "./killHarness.js";
+import { repoRoot } from "../support/processes.js";
+
+const { values } = parseArgs({ options: { runs: { type: "string", default: "100" }, seed: { type: "string", default: "20261127" } } });
+const runs = Number(values.runs);
+const seed = Number(values.seed);
+if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a positive integer");
+const result = await runKillCampaign({ runs, seed, log: (line) => { process.stdout.write(`${line}\n`); } });
+const dir = path.join(repoRoot, "bench-results");
+mkdirSync(dir, { recursive: true });
+writeFileSync(path.join(dir, "faults.json"), JSON.stringify({ date: new Date().toISOString(), node: process.version, seed, ...result }, null, 2));
+process.stdout.write([
+  "",
+  `runs ${String(result.runs)} · kills ${String(result.kills)} (intake ${String(result.killsByPhase.intake)}, processing ${String(result.killsByPhase.processing)}, reviews ${String(result.killsByPhase.reviews)}, deliveries ${String(result.killsByPhase.deliveries)}, idle ${String(result.killsByPhase.idle)})`,
+  `notices accepted ${String(result.noticesAccepted)} · lost ${String(result.noticesLost)} · Planner tasks created twice ${String(result.plannerDuplicates)} · extra Teams/e-mail messages ${String(result.extraMessages)} · poison ${String(result.poisonMessages)}`,
+  `runs differing from the fault-free run: ${String(result.failedRuns.length)} · ${result.seconds.toFixed(0)} s`,
+  "",
+].join("\n"));
+process.exitCode = result.failedRuns.length === 0 ? 0 : 1;

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { deadlineAtRisk, extendPass, startPass, type PassPlan } from "../../shared/app/reviewPass.js";
+
+const NOW = new Date("2024-09-20T12:00:00Z");
+const plan = (overrides: Partial<PassPlan> = {}): PassPlan => ({
+  kind: "signins",
+  tenantId: "t1",
+  windowId: "w1",
+  windowStart: "2024-09-02T23:00:00.000Z",
+  windowEnd: "2024-09-19T16:00:00.000Z",
+  retentionDays: 30,
+  detect: true,
+  preserve: true,
+  privilegedUserIds: [],
+  ...overrides,
+});
+
+describe("startPass: what of a window can still be read", () => {
+  it("a window inside retention is read whole, after a baseline of the days before it", () => {
+    const cp = startPass(plan(), NOW, { baselineDays: 7 });
+    expect(cp).toMatchObject({
+      reviewFrom: "2024-09-02T23:00:00.000Z",
+      reviewTo: "2024-09-19T16:00:00.000Z",
+      lost: null,
+      baselineFrom: "2024-08-26T23:00:00.000Z",
+      next: "2024-08-26T23:00:00.000Z",
+      segmentFrom: "2024-09-02T23:00:00.000Z",
+      preserve: true,
+      finished: false,
+    });
+  });
+
+  it("the baseline stops at the oldest retained hour, and is skipped without detection or with 0 days", () => {
+    expect(startPass(plan({ windowStart: "2024-08-23T00:00:00.000Z" }), NOW, { baselineDays: 7 }).baselineFrom).toBe("2024-08-21T12:00:00.000Z");
+    expect(startPass(plan(), NOW, { baselineDays: 0 }).baselineFrom).toBeNull();
+    expect(startPass(plan({ detect: false }), NOW, { baselineDays: 7 }).baselineFrom).toBeNull();
+    expect(startPass(plan({ kind: "audits" }), NOW, { baselineDays: 7 }).baselineFrom).toBeNull();
+  });
+
+  it("a Free tenant (7 days) has lost everything before the oldest retained hour, and has no baseline", () => {
+    const cp = startPass(plan({ retentionDays: 7 }), NOW, { baselineDays: 7 });
+    expect(cp.lost).toEqual({ from: "2024-09-02T23:00:00.000Z", to: "2024-09-13T12:00:00.000Z" });
+    expect(cp.reviewFrom).toBe("2024-09-13T12:00:00.000Z");
+    expect(cp.baselineFrom).toBeNull();
+    expect(cp.next).toBe(cp.reviewFrom);
+  });
+
+  it("rounds the retention edge up to a whole hour (the oldest hour may be leaving as it is read)", () => {
+    const cp = startPass(plan({ retentionDays: 7 }), new Date("2024-09-20T12:34:56Z"), { baselineDays: 0 });
+    expect(cp.reviewFrom).toBe("2024-09-13T13:00:00.000Z");
+  });
+
+  it("a window entirely past retention is all lost and nothing is left to read", () => {
+    const cp = startPass(plan({ windowStart: "2024-08-01T00:00:00.000Z", windowEnd: "2024-08-05T00:00:00.000Z" }), NOW, { baselineDays: 7 });
+    expect(cp.lost).toEqual({ from: "2024-08-01T00:00:00.000Z", to: "2024-08-05T00:00:00.000Z" });
+    expect(cp.reviewFrom).toBe(cp.reviewTo);
+  });
+
+  it("an open window is read up to now; risk detections two days past the end (offline detections), never past now", () => {
+    expect(startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0 }).reviewTo).toBe(NOW.toISOString());
+    expect(startPass(plan({ kind: "risks", retentionDays: 90, windowEnd: "2024-09-10T00:00:00.000Z" }), NOW, { baselineDays: 0 }).reviewTo).toBe("2024-09-12T00:00:00.000Z");
+    expect(startPass(plan({ kind: "risks", retentionDays: 90 }), NOW, { baselineDays: 0 }).reviewTo).toBe(NOW.toISOString());
+    expect(startPass(plan({ kind: "risks", retentionDays: 90 }), NOW, { baselineDays: 0 }).preserve).toBe(false);
+  });
+});
+
+describe("extendPass: a window that grows keeps what was read", () => {
+  it("moves the end and starts a new evidence segment where the old one ended", () => {
+    const first = { ...startPass(plan({ windowEnd: "2024-09-10T00:00:00.000Z" }), NOW, { baselineDays: 0 }), next: "2024-09-10T00:00:00.000Z", finished: true };
+    const grown = extendPass(first, "2024-09-19T16:00:00.000Z", NOW);
+    expect(grown).toMatchObject({ reviewTo: "2024-09-19T16:00:00.000Z", segmentFrom: "2024-09-10T00:00:00.000Z", next: "2024-09-10T00:00:00.000Z", finished: false });
+    expect(extendPass(first, "2024-09-09T00:00:00.000Z", NOW)).toBe(first);
+  });
+});
+
+describe("deadlineAtRisk: forecast against retention", () => {
+  const base = startPass(plan({ retentionDays: 30 }), NOW, { baselineDays: 0 });
+  it("no forecast before anything was read", () => {
+    expect(deadlineAtRisk(base, 30, NOW.getTime())).toEqual({ atRisk: false, forecastMs: null });
+  });
+  it("fast enough: not at risk; too slow for the oldest hours' expiry: at risk", () => {
+    // One day of data read in one hour of wall time: 16 days left need 16 hours, the oldest hour expires in ~12 days.
+    const read = { ...base, next: "2024-09-03T23:00:00.000Z", windowMsSpent: 3_600_000 };
+    expect(deadlineAtRisk(read, 30, NOW.getTime())).toMatchObject({ atRisk: false });
+    expect(deadlineAtRisk(read, 30, NOW.getTime()).forecastMs).toBeCloseTo(15.7 * 3_600_000, -5);
+    // One day of data per 2 days of wall time: 16 days left need 32 days, past every remaining hour's expiry.
+    const slow = { ...read, windowMsSpent: 2 * 86_400_000 };
+    expect(deadlineAtRisk(slow, 30, NOW.getTime()).atRisk).toBe(true);
+  });
+  it("a finished read is never at risk", () => {
+    expect(deadlineAtRisk({ ...base, next: base.reviewTo, windowMsSpent: 1e12 }, 30, NOW.getTime()).atRisk).toBe(false);
+  });
+});
