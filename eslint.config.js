@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 const sdkImports = ["@azure/*", "@microsoft/*", "jose", "azurite", "azurite/*"];
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "reports/**", "bench-results/**", "infra/**/*.json"] },
+  { ignores: ["dist/**", "dist-test/**", "dist-faults/**", "node_modules/**", "coverage/**", "reports/**", "bench-results/**", "infra/**/*.json"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

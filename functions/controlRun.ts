@@ -38,7 +38,8 @@ export async function controlRun(message: unknown, context: InvocationContext, s
   const parsed = ControlMessageSchema.safeParse(message);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
-    const text: string | undefined = JSON.stringify(message);
+    // JSON.stringify gives undefined for undefined (and functions), whatever its declared type says.
+    const text = JSON.stringify(message) as string | undefined;
     const head = (text ?? String(message)).slice(0, 2048);
     await services.queue.send("controls-poison", { reason: "invalid control message", problems: problems.slice(0, 10), head });
     logger.warn("message moved to controls-poison: invalid control message", { problems });

@@ -126,11 +126,16 @@ async function* gunzipLines(source: NodeJS.ReadableStream, operation: string): A
  * on first write; reads never create it (a missing container holds nothing).
  */
 export class BlobEvidenceStore implements EvidenceStore {
-  private readonly container: ContainerClient;
+  private client: ContainerClient | undefined;
   private ready: Promise<void> | undefined;
 
-  constructor(account: StorageAccount, containerName: string) {
-    this.container = account.blobService().getContainerClient(containerName);
+  // The client is made on first use: commands that never touch evidence (ingest, tenants) must work with a
+  // connection string that names no blob endpoint.
+  constructor(private readonly account: StorageAccount, private readonly containerName: string) {}
+
+  private get container(): ContainerClient {
+    this.client ??= this.account.blobService().getContainerClient(this.containerName);
+    return this.client;
   }
 
   async stageBlock(blobPath: string, blockId: string, lines: readonly string[]): Promise<{ records: number; bytes: number }> {

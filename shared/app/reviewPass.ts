@@ -476,9 +476,10 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
     const hours = Math.max(1, (slice.to - slice.from) / HOUR_MS);
     const perHour = Object.values(slice.readPerStream).reduce((a, b) => a + b, 0) / hours;
     cp.sliceHours = Math.max(1, Math.min(24, perHour > 0 ? Math.floor(run.options.sliceTargetRecords / perHour) : 24));
+    // Drain first: the snapshot must not hold detections already handed out (a resume would emit them again).
+    const drained = detectors.drain();
     cp.detector = detectors.snapshot();
     await commitReadyBlobs(deps, cp, false);
-    const drained = detectors.drain();
     const keepGoing = await run.onCheckpoint(structuredClone(cp), drained, progressOf(cp, slice.baseline));
     if (!keepGoing) {
       stopped = true;

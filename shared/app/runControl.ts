@@ -1,4 +1,5 @@
 import { AppError } from "../errors.js";
+import { contentHash } from "../domain/contentHash.js";
 import { findingId, type Detection, type Finding } from "../domain/finding.js";
 import { evidenceManifestPath } from "../domain/evidencePath.js";
 import { retentionDays as licenceRetentionDays } from "../domain/tenant.js";
@@ -203,7 +204,10 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
   let current = row;
   const previous = readCheckpoint(row);
   let cp = previous;
-  if (!cp || cp.windowFrom !== window.start || cp.kind !== kind) {
+  // Detector state only continues under the thresholds it was built with: other thresholds restart the review.
+  const thresholdsKey = contentHash(deps.options.thresholds, 16);
+  const sameThresholds = (row.checkpoint as { thresholds?: unknown } | undefined)?.thresholds === thresholdsKey;
+  if (!cp || cp.windowFrom !== window.start || cp.kind !== kind || !sameThresholds) {
     const privileged = kind === "signins" ? await deps.reviewSource.privilegedUserIds(row.tenantId) : [];
     cp = startPass(
       { kind, tenantId: row.tenantId, windowId: row.windowId, windowStart: window.start, windowEnd: window.end, retentionDays: retention, detect: row.control !== "preserve", preserve, privilegedUserIds: privileged },
@@ -216,7 +220,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
     // worker killed before its first slice resumes the same review instead of starting a later one.
     const saved = await deps.controlRuns.save(row, {
       summary: { ...stripRow(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() },
-      checkpoint: { pass: cp, findingIds: checkpointFindingIds(row) },
+      checkpoint: { pass: cp, findingIds: checkpointFindingIds(row), thresholds: thresholdsKey },
       urgency: urgencyOf(cp, retention),
       leaseUntil: new Date(startedAt.getTime() + deps.options.leaseMs),
     });
@@ -274,7 +278,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
         summary = summarise(c, "running");
         const saved = await deps.controlRuns.save(current, {
           summary,
-          checkpoint: { pass: c, findingIds: [...findingIds] },
+          checkpoint: { pass: c, findingIds: [...findingIds], thresholds: thresholdsKey },
           urgency: urgencyOf(c, retention),
           leaseUntil: new Date(now.getTime() + deps.options.leaseMs),
         });
@@ -336,7 +340,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
 
   const finishedAt = deps.clock.now().toISOString();
   const done: ControlSummary = { ...summarise(final, "done"), finishedAt, ...(evidence ? { evidence } : {}) };
-  const saved = await deps.controlRuns.save(current, { summary: done, checkpoint: { pass: final, findingIds: [...findingIds] }, urgency: urgencyOf(final, retention) });
+  const saved = await deps.controlRuns.save(current, { summary: done, checkpoint: { pass: final, findingIds: [...findingIds], thresholds: thresholdsKey }, urgency: urgencyOf(final, retention) });
   if (!saved) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
   if (preserveRow && evidence) {
     // The review's pass preserved the records: its preserve control is done with it.

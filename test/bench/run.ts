@@ -14,6 +14,7 @@ import { runLedgerBench } from "./ledger.js";
 import { runGraphPagingBench } from "./graphPaging.js";
 import { runRequestCountBench } from "./requestCounts.js";
 import { runReviewBench } from "./review.js";
+import { runDetectionBench } from "./detections.js";
 import type { BenchReport, BenchTable } from "./stats.js";
 
 interface Benchmark {
@@ -27,6 +28,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "ledger", run: runLedgerBench },
   { name: "graph-paging", run: graphPagingReport },
   { name: "request-counts", run: (options) => runRequestCountBench({ quick: options.quick }) },
+  { name: "detections", run: (options) => runDetectionBench({ quick: options.quick }) },
   { name: "review", run: (options) => runReviewBench({ quick: options.quick }) },
 ];
 

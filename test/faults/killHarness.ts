@@ -286,7 +286,7 @@ export async function runOnce(killDelaysMs: readonly number[], timeoutMs = 90_00
         for await (const c of services.controlRuns.listControls(id)) if (c.state === "planned" || c.state === "running") stuck.push(`control ${c.control} ${c.state}`);
         for await (const { task } of services.tasks.listTenant(id)) for (const d of await services.deliveries.listForTask(task.id)) if (d.state === "pending") stuck.push(`delivery ${d.key} pending (attempts ${String(d.attempts)}, next ${d.nextAttemptAt ?? "-"}, claimed ${d.claimedUntil ?? "-"})`);
       }
-      mismatches.push(`not quiescent within the time limit: ${String(await phaseOf(services, tenantIds, true))}; queues ${String(await queueDepth(queues, QUEUES))}; ${stuck.slice(0, 4).join(", ")}`);
+      mismatches.push(`not quiescent within the time limit: ${await phaseOf(services, tenantIds, true)}; queues ${String(await queueDepth(queues, QUEUES))}; ${stuck.slice(0, 4).join(", ")}`);
     }
     return {
       outcome: { kills, accepted, attempts: counter.attempts, mismatches, plannerTasks: sim.sent.plannerTasks.length, mails: sim.sent.mails.length, cards: sim.sent.cards.length, poison, seconds: Math.round(performance.now() - started) / 1000 },
