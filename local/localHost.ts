@@ -31,7 +31,7 @@ export interface LocalHostOptions {
   functionsDir?: string;
   hostJsonPath?: string;
   /** Overrides host.json's queue timing (tests and the demo want faster retries). */
-  queue?: { minPollMs?: number; maxPollMs?: number; retryDelayMs?: number };
+  queue?: { minPollMs?: number; maxPollMs?: number; retryDelayMs?: number; visibilitySeconds?: number };
   /** Start timers (default true). */
   timers?: boolean;
   log?: HostLog;
@@ -265,7 +265,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
           await queue.createIfNotExists();
           exists = true;
         }
-        const visibility = Math.max(30, Math.ceil((hostJson.functionTimeout ?? 600_000) / 1000));
+        // A received message stays invisible for the function timeout (as in Azure): if this process dies, it comes
+        // back after that. Fault tests shorten it.
+        const visibility = options.queue?.visibilitySeconds ?? Math.max(30, Math.ceil((hostJson.functionTimeout ?? 600_000) / 1000));
         const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: queueOpts.batchSize, visibilityTimeout: visibility });
         if (receivedMessageItems.length === 0) {
           emptySeen.set(name, true);

@@ -37,10 +37,11 @@ const program = new Command("blindwindow-local")
   .option("--retry-delay-ms <n>", "delay before a failed queue message is retried (host.json visibilityTimeout)", integer)
   .option("--max-poll-ms <n>", "longest wait between polls of an empty queue (host.json maxPollingInterval)", integer)
   .option("--no-timers", "do not run timer functions on their schedules")
+  .option("--visibility-seconds <n>", "how long a received queue message stays invisible (default: the function timeout)", integer)
   .option("--clock <iso>", "run the functions' clock from this instant (with the Graph simulator's --now), moving with wall time")
   .option("--graph-time-scale <n>", "divide Graph throttle windows by this, as the simulator's --time-scale does", integer)
   .parse();
-const opts = program.opts<{ port: number; data?: string; retryDelayMs?: number; maxPollMs?: number; timers: boolean; clock?: string; graphTimeScale?: number }>();
+const opts = program.opts<{ port: number; data?: string; retryDelayMs?: number; maxPollMs?: number; visibilitySeconds?: number; timers: boolean; clock?: string; graphTimeScale?: number }>();
 
 const log = (level: string, message: string): void => {
   process.stderr.write(`${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`);
@@ -94,6 +95,7 @@ try {
     queue: {
       ...(opts.retryDelayMs !== undefined ? { retryDelayMs: opts.retryDelayMs } : {}),
       ...(opts.maxPollMs !== undefined ? { maxPollMs: opts.maxPollMs } : {}),
+      ...(opts.visibilitySeconds !== undefined ? { visibilitySeconds: opts.visibilitySeconds } : {}),
     },
     log: (level, message) => { if (level !== "debug") log(level, message); },
   });

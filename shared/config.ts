@@ -54,11 +54,17 @@ export const SettingsSchema = z
     /** Time slices of one review fetched at once (the Graph throttle budget paces them). */
     BLINDWINDOW_REVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(4),
     /** Records one review time slice aims at; slices span 1–24 hours depending on the tenant's volume. */
-    BLINDWINDOW_REVIEW_SLICE_RECORDS: z.coerce.number().int().min(100).max(200_000).default(10_000),
+    BLINDWINDOW_REVIEW_SLICE_RECORDS: z.coerce.number().int().min(100).max(200_000).default(20_000),
     /** Days of sign-ins before a window read as the baseline for new-country / new-IP rules, where retention allows (0: none). */
     BLINDWINDOW_REVIEW_BASELINE_DAYS: z.coerce.number().int().min(0).max(30).default(7),
     /** Detection thresholds overriding the defaults, as JSON (e.g. {"sprayDistinctUsers":10}); see README "Detections". */
     BLINDWINDOW_DETECTION_THRESHOLDS: optionalText,
+    /**
+     * Seconds work may look abandoned before the sweeper takes it over: a notice pending this long is re-enqueued; a
+     * task delivery pending twice this long is sent again, and a delivery worker's claim lasts twice this plus a
+     * minute (a worker killed mid-delivery is replaced after that).
+     */
+    BLINDWINDOW_SWEEP_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
     /** Minimum log level written by the structured logger. */
     BLINDWINDOW_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })

@@ -12,6 +12,8 @@ export function taskDeps(services: Services, logger: Logger): TaskDeps {
     ...services,
     logger,
     maxDeliveryAttempts: services.settings.BLINDWINDOW_DELIVERY_MAX_ATTEMPTS,
+    claimMs: (services.settings.BLINDWINDOW_SWEEP_AFTER_SECONDS * 2 + Math.min(60, services.settings.BLINDWINDOW_SWEEP_AFTER_SECONDS)) * 1000,
+    deliveryStuckAfterMs: services.settings.BLINDWINDOW_SWEEP_AFTER_SECONDS * 2 * 1000,
     operatorTenantId: services.settings.BLINDWINDOW_OPERATOR_TENANT_ID,
   };
 }

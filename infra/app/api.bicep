@@ -64,10 +64,11 @@ var appSettings = union(
     BLINDWINDOW_GRAPH_CLIENT_ID: graphClientId
     BLINDWINDOW_EVIDENCE_CONTAINER: evidenceContainerName
     BLINDWINDOW_LOG_LEVEL: logLevel
-    // Control runner: a turn works 8 minutes (the function timeout is 10), 4 slices of ~10,000 records in flight.
+    // Control runner: a turn works 8 minutes (the function timeout is 10), 4 slices of ~20,000 records in flight.
     BLINDWINDOW_CONTROL_BUDGET_SECONDS: '480'
+    BLINDWINDOW_SWEEP_AFTER_SECONDS: '300'
     BLINDWINDOW_REVIEW_CONCURRENCY: '4'
-    BLINDWINDOW_REVIEW_SLICE_RECORDS: '10000'
+    BLINDWINDOW_REVIEW_SLICE_RECORDS: '20000'
     BLINDWINDOW_REVIEW_BASELINE_DAYS: '7'
     BLINDWINDOW_DETECTION_THRESHOLDS: detectionThresholds
   },

@@ -45,6 +45,8 @@ export interface DeliverTaskDeps {
   logger: Logger;
   /** Attempts before a delivery is poisoned (BLINDWINDOW_DELIVERY_MAX_ATTEMPTS). */
   maxDeliveryAttempts: number;
+  /** How long a worker's claim on a delivery lasts (CLAIM_MS by default; from BLINDWINDOW_SWEEP_AFTER_SECONDS). */
+  claimMs?: number;
 }
 
 export type DeliverTaskOutcome =
@@ -171,7 +173,7 @@ export async function deliverTask(deps: DeliverTaskDeps, input: unknown): Promis
       wantedHash: wanted,
       attempts: (sameHash && r.state !== "failed" && r.state !== "skipped" ? r.attempts : 0) + 1,
       lastAttemptAt: now.toISOString(),
-      claimedUntil: new Date(now.getTime() + CLAIM_MS).toISOString(),
+      claimedUntil: new Date(now.getTime() + (deps.claimMs ?? CLAIM_MS)).toISOString(),
       updatedAt: now.toISOString(),
     } satisfies Delivery;
   });

@@ -21,6 +21,8 @@ export interface EscalateTasksDeps {
   queue: WorkQueue;
   clock: Clock;
   logger: Logger;
+  /** A pending delivery untouched this long is sent again (2 × BLINDWINDOW_SWEEP_AFTER_SECONDS). */
+  deliveryStuckAfterMs?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -67,7 +69,7 @@ export async function escalateTasks(deps: EscalateTasksDeps, now: Date = deps.cl
     deps.logger.warn(kind === "overdue" ? "task overdue: escalated" : "review deadline near with controls unfinished: warned", { tenant: task.tenantId, task: task.id, due: task.dueDate, escalation: kind });
   }
 
-  const before = new Date(now.getTime() - DELIVERY_STUCK_AFTER_MS);
+  const before = new Date(now.getTime() - (deps.deliveryStuckAfterMs ?? DELIVERY_STUCK_AFTER_MS));
   for await (const d of deps.deliveries.listPending(before)) {
     if (d.claimedUntil && Date.parse(d.claimedUntil) > now.getTime()) continue;
     if (d.nextAttemptAt && Date.parse(d.nextAttemptAt) > before.getTime()) continue; // its delayed retry is still on the queue

@@ -50,7 +50,7 @@ export interface PassOptions {
   thresholds: DetectionThresholds;
 }
 
-export const DEFAULT_PASS_OPTIONS: PassOptions = { sliceTargetRecords: 10_000, concurrency: 4, baselineDays: 7, thresholds: DEFAULT_THRESHOLDS };
+export const DEFAULT_PASS_OPTIONS: PassOptions = { sliceTargetRecords: 20_000, concurrency: 4, baselineDays: 7, thresholds: DEFAULT_THRESHOLDS };
 
 const CommittedBlobSchema = z.object({ path: z.string(), day: z.string(), from: z.string(), to: z.string(), records: z.number(), bytes: z.number(), sha256: z.string() });
 export type CommittedBlob = z.infer<typeof CommittedBlobSchema>;
@@ -419,6 +419,11 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
   let planned = Date.parse(cp.next);
   const inFlight: Promise<SliceResult>[] = [];
   let stopped = false;
+  // Slices being fetched (not yet finished). Up to `concurrency` fetch at once; finished ones wait their turn in
+  // `inFlight` (time order), at most two beyond that, so a slow slice does not idle the others' Graph budget.
+  let fetching = 0;
+  let halted = false;
+  const maxBuffered = run.options.concurrency + 2;
 
   const planSlice = (): boolean => {
     const inBaseline = cp.baselineFrom !== null && planned < windowFromMs;
@@ -428,18 +433,23 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
     // Slices end on whole hours (the first may start mid-hour, at the window's start).
     const to = Math.min(floorHour(planned) + cp.sliceHours * HOUR_MS, phaseEnd);
     const slice = readSlice(deps, cp, planned, to, inBaseline);
+    fetching++;
     // A slice may fail while an earlier one is awaited: mark it handled here, its failure surfaces when awaited.
-    slice.catch(() => undefined);
+    // Whenever one finishes, the next is planned at once (not only when the oldest is consumed).
+    slice.then(
+      () => { fetching--; fill(); },
+      () => { fetching--; },
+    );
     inFlight.push(slice);
     planned = to;
     return true;
   };
 
-  const fill = () => {
-    while (inFlight.length < run.options.concurrency && deps.stopwatch() < run.stopAtMs && planSlice()) {
+  function fill(): void {
+    while (!halted && fetching < run.options.concurrency && inFlight.length < maxBuffered && deps.stopwatch() < run.stopAtMs && planSlice()) {
       /* planned one more slice */
     }
-  };
+  }
 
   // Always make progress: the first slice is planned even when the budget is already spent.
   if (inFlight.length === 0) planSlice();
@@ -483,6 +493,7 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
     const keepGoing = await run.onCheckpoint(structuredClone(cp), drained, progressOf(cp, slice.baseline));
     if (!keepGoing) {
       stopped = true;
+      halted = true;
       // In-flight slices are abandoned; their staged blocks are staged again (same ids) by the next run.
       await Promise.allSettled(inFlight);
       inFlight.length = 0;
@@ -491,6 +502,7 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
     fill();
   }
 
+  halted = true;
   if (stopped || Date.parse(cp.next) < reviewToMs) return { checkpoint: cp, finished: false, final: [], stopped };
   await commitReadyBlobs(deps, cp, true);
   const final = detectors.finish();

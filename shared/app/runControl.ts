@@ -274,6 +274,8 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
           deps.logger.warn("review will not finish before retention deletes the rest of the window", { tenant: row.tenantId, window: row.windowId, control: row.control });
         }
         if (findings.length > 0) await deps.findings.putFindings(findings);
+        // The task shows the at-risk finding now, not when the review ends.
+        if (risk.atRisk && findings.some((f) => f.rule === "deadline-at-risk")) await deps.onFinished?.(row.tenantId, row.windowId);
         for (const f of findings) findingIds.add(f.id);
         summary = summarise(c, "running");
         const saved = await deps.controlRuns.save(current, {

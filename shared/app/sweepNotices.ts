@@ -7,6 +7,8 @@ export interface SweepDeps {
   heartbeats: HeartbeatStore;
   clock: Clock;
   logger: Logger;
+  /** Pending longer than this is stuck (BLINDWINDOW_SWEEP_AFTER_SECONDS; STUCK_AFTER_MS by default). */
+  stuckAfterMs?: number;
 }
 
 /** Notices pending longer than this are re-enqueued (DESIGN.md: "The sweeper re-enqueues stored-but-unprocessed notices"). */
@@ -18,7 +20,7 @@ export const SWEEPER_EVERY_SECONDS = 300;
 export async function sweepNotices(deps: SweepDeps): Promise<{ reenqueued: number }> {
   const now = deps.clock.now();
   let reenqueued = 0;
-  for await (const record of deps.notices.listPending(new Date(now.getTime() - STUCK_AFTER_MS))) {
+  for await (const record of deps.notices.listPending(new Date(now.getTime() - (deps.stuckAfterMs ?? STUCK_AFTER_MS)))) {
     await deps.queue.send("notices", noticeMessage({ source: record.source, id: record.id, revision: record.lastRevision }));
     reenqueued += 1;
     deps.logger.warn("re-enqueued a stuck notice", { notice: `${record.source}~${record.id}`, since: record.updatedAt });

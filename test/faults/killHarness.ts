@@ -33,6 +33,8 @@ export type KillPhase = "intake" | "processing" | "reviews" | "deliveries" | "id
 
 export interface RunOutcome {
   kills: { phase: KillPhase; atMs: number }[];
+  /** When the run first had nothing left to do but delayed retries (ms from its start). */
+  busyMs: number;
   accepted: number;
   attempts: number;
   mismatches: string[];
@@ -58,6 +60,8 @@ export interface CampaignResult {
 }
 
 interface Snapshot {
+  /** Every delivery row: task, channel, state and whether what was sent is the task's final content. */
+  deliveries: string[];
   windows: string[];
   controls: string[];
   findings: string[];
@@ -80,7 +84,7 @@ class Host {
   constructor(private readonly env: Record<string, string>, private readonly clock: () => string) {}
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [path.join(BUILD_DIR, "local", "start.js"), "--port", "0", "--no-timers", "--clock", this.clock(), "--graph-time-scale", "1000", "--retry-delay-ms", "100", "--max-poll-ms", "100"], {
+    const child = spawn(process.execPath, [path.join(BUILD_DIR, "local", "start.js"), "--port", "0", "--no-timers", "--clock", this.clock(), "--graph-time-scale", "1000", "--retry-delay-ms", "100", "--max-poll-ms", "100", "--visibility-seconds", "15"], {
       cwd: repoRoot,
       env: this.env,
     });
@@ -162,10 +166,14 @@ async function snapshot(services: Services, tenantIds: readonly string[]): Promi
   const controls: string[] = [];
   const findings: string[] = [];
   const tasks: string[] = [];
+  const deliveries: string[] = [];
   for (const id of tenantIds) {
     for await (const c of services.controlRuns.listControls(id)) controls.push(`${c.tenantId} ${c.windowId} ${c.control} ${c.state} ${JSON.stringify(c.coverage)} ${JSON.stringify(c.recordsRead)}`);
     for await (const f of services.findings.listFindings(id)) findings.push(`${f.id} ${f.rule} ${String(f.count)} ${f.firstSeen} ${f.lastSeen} ${f.sampleIds.join(",")}`);
-    for await (const { task } of services.tasks.listTenant(id)) tasks.push(`${task.id} ${task.status}`);
+    for await (const { task } of services.tasks.listTenant(id)) {
+      tasks.push(`${task.id} ${task.status}`);
+      for (const d of await services.deliveries.listForTask(task.id)) deliveries.push(`${task.id} ${d.key} ${d.state} ${d.sentHash === d.wantedHash ? "final content sent" : "stale"}`);
+    }
   }
   let processed = 0;
   let total = 0;
@@ -173,7 +181,7 @@ async function snapshot(services: Services, tenantIds: readonly string[]): Promi
     total++;
     if (n.state === "processed") processed++;
   }
-  return { windows: windows.sort(), controls: controls.sort(), findings: findings.sort(), tasks: tasks.sort(), noticesProcessed: processed, noticesTotal: total };
+  return { deliveries: deliveries.sort(), windows: windows.sort(), controls: controls.sort(), findings: findings.sort(), tasks: tasks.sort(), noticesProcessed: processed, noticesTotal: total };
 }
 
 async function queueDepth(queues: QueueServiceClient, names: readonly string[]): Promise<number> {
@@ -232,6 +240,8 @@ export async function runOnce(killDelaysMs: readonly number[], timeoutMs = 90_00
     BLINDWINDOW_FUNCTION_KEY: key,
     BLINDWINDOW_GRAPH_BASE_URL: sim.url,
     BLINDWINDOW_CONTROL_BUDGET_SECONDS: "1",
+    // Azure's recovery timings, compressed: what a dead worker held comes back in seconds, not in 5–11 minutes.
+    BLINDWINDOW_SWEEP_AFTER_SECONDS: "10",
     BLINDWINDOW_LOG_LEVEL: "error",
   };
   const host = new Host(env, () => new Date(Date.parse(NOW) + (Date.now() - wallStart)).toISOString());
@@ -267,9 +277,12 @@ export async function runOnce(killDelaysMs: readonly number[], timeoutMs = 90_00
     await Promise.all([workload, killer]);
     const deadline = performance.now() + timeoutMs;
     let lastSweep = 0;
+    let busyMs = -1;
     while (!(await quiescent(services, queues, tenantIds))) {
       if (performance.now() > deadline) break;
-      trace?.(`${String(Math.round(performance.now() - started))} ms: ${await phaseOf(services, tenantIds, true)}`);
+      const phase = await phaseOf(services, tenantIds, true);
+      if (phase === "idle" && busyMs < 0) busyMs = Math.round(performance.now() - started);
+      trace?.(`${String(Math.round(performance.now() - started))} ms: ${phase}`);
       // A control whose worker was killed is resumed by the sweeper once its lease expires (as the timer would).
       if (performance.now() - lastSweep > 1500) {
         lastSweep = performance.now();
@@ -289,7 +302,7 @@ export async function runOnce(killDelaysMs: readonly number[], timeoutMs = 90_00
       mismatches.push(`not quiescent within the time limit: ${await phaseOf(services, tenantIds, true)}; queues ${String(await queueDepth(queues, QUEUES))}; ${stuck.slice(0, 4).join(", ")}`);
     }
     return {
-      outcome: { kills, accepted, attempts: counter.attempts, mismatches, plannerTasks: sim.sent.plannerTasks.length, mails: sim.sent.mails.length, cards: sim.sent.cards.length, poison, seconds: Math.round(performance.now() - started) / 1000 },
+      outcome: { kills, busyMs: busyMs < 0 ? Math.round(performance.now() - started) : busyMs, accepted, attempts: counter.attempts, mismatches, plannerTasks: sim.sent.plannerTasks.length, mails: sim.sent.mails.length, cards: sim.sent.cards.length, poison, seconds: Math.round(performance.now() - started) / 1000 },
       snapshot: snap,
       sim: { planner: sim.sent.plannerTasks.length, mails: sim.sent.mails.length, cards: sim.sent.cards.length },
     };
@@ -319,8 +332,9 @@ export async function runKillCampaign(options: { runs: number; seed: number; log
   if (options.build !== false) buildHost();
   const reference = await runOnce([]);
   if (reference.outcome.mismatches.length > 0 || reference.outcome.poison > 0) throw new Error(`the fault-free run did not settle: ${reference.outcome.mismatches.join("; ")}`);
-  const span = reference.outcome.seconds * 1000;
-  log(`reference: ${String(reference.snapshot.windows.length)} windows, ${String(reference.snapshot.controls.length)} controls, ${String(reference.snapshot.findings.length)} findings, ${String(reference.snapshot.tasks.length)} tasks, ${String(reference.sim.planner)} Planner tasks, ${String(reference.sim.mails)} mails, ${String(reference.sim.cards)} cards in ${reference.outcome.seconds.toFixed(1)} s`);
+  // Kills land while there is work: between the start and the moment the fault-free run had only delayed retries left.
+  const span = reference.outcome.busyMs;
+  log(`reference: ${String(reference.snapshot.windows.length)} windows, ${String(reference.snapshot.controls.length)} controls, ${String(reference.snapshot.findings.length)} findings, ${String(reference.snapshot.tasks.length)} tasks, ${String(reference.sim.planner)} Planner tasks, ${String(reference.sim.mails)} mails, ${String(reference.sim.cards)} cards in ${reference.outcome.seconds.toFixed(1)} s (busy for ${(reference.outcome.busyMs / 1000).toFixed(1)} s)`);
   const rng = SeededRandom.keyed(String(options.seed), "kills");
   const result: CampaignResult = {
     runs: 0, kills: 0, killsByPhase: { intake: 0, processing: 0, reviews: 0, deliveries: 0, idle: 0 }, noticesAccepted: 0, noticesLost: 0,
@@ -338,14 +352,16 @@ export async function runKillCampaign(options: { runs: number; seed: number; log
       ...diff("control", reference.snapshot.controls, snap.controls),
       ...diff("finding", reference.snapshot.findings, snap.findings),
       ...diff("task", reference.snapshot.tasks, snap.tasks),
+      ...diff("delivery", reference.snapshot.deliveries, snap.deliveries),
     ];
     if (snap.noticesProcessed !== snap.noticesTotal || snap.noticesTotal !== reference.snapshot.noticesTotal) mismatches.push(`notices processed ${String(snap.noticesProcessed)}/${String(snap.noticesTotal)}, reference ${String(reference.snapshot.noticesTotal)}`);
     const plannerDuplicates = Math.max(0, sim.planner - reference.sim.planner);
     if (plannerDuplicates > 0) mismatches.push(`${String(plannerDuplicates)} Planner task(s) created twice`);
     if (sim.planner < reference.sim.planner) mismatches.push(`Planner tasks ${String(sim.planner)} < ${String(reference.sim.planner)}`);
+    // Teams and e-mail re-announce a task when its content changes, so how many messages a run sends depends on the
+    // order controls finish in: the invariant is the outbox's (every delivery sent with the final content, checked
+    // above); the message counts are reported, not compared.
     const extra = Math.max(0, sim.mails - reference.sim.mails) + Math.max(0, sim.cards - reference.sim.cards);
-    if (extra > outcome.kills.length) mismatches.push(`${String(extra)} extra Teams/e-mail messages for ${String(outcome.kills.length)} kill(s)`);
-    if (sim.mails < reference.sim.mails || sim.cards < reference.sim.cards) mismatches.push("a Teams or e-mail message is missing");
     if (outcome.poison > 0) mismatches.push(`${String(outcome.poison)} poison message(s)`);
     result.runs++;
     result.kills += outcome.kills.length;

@@ -20,7 +20,7 @@ writeFileSync(path.join(dir, "faults.json"), JSON.stringify({ date: new Date().t
 process.stdout.write([
   "",
   `runs ${String(result.runs)} · kills ${String(result.kills)} (intake ${String(result.killsByPhase.intake)}, processing ${String(result.killsByPhase.processing)}, reviews ${String(result.killsByPhase.reviews)}, deliveries ${String(result.killsByPhase.deliveries)}, idle ${String(result.killsByPhase.idle)})`,
-  `notices accepted ${String(result.noticesAccepted)} · lost ${String(result.noticesLost)} · Planner tasks created twice ${String(result.plannerDuplicates)} · extra Teams/e-mail messages ${String(result.extraMessages)} · poison ${String(result.poisonMessages)}`,
+  `notices accepted ${String(result.noticesAccepted)} · lost ${String(result.noticesLost)} · Planner tasks created twice ${String(result.plannerDuplicates)} · Teams/e-mail messages beyond the fault-free run ${String(result.extraMessages)} (informational) · poison ${String(result.poisonMessages)}`,
   `runs differing from the fault-free run: ${String(result.failedRuns.length)} · ${result.seconds.toFixed(0)} s`,
   "",
 ].join("\n"));
