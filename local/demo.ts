@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { startEmbeddedStack, type EmbeddedStack } from "./embeddedStack.js";
 import { projectRoot } from "./hostSettings.js";
+import { textTable } from "../cli/textTable.js";
 import { startGraphSimulator, type GraphSimulator } from "./graphSimulator/startGraphSimulator.js";
 import type { ServiceHealthIssue } from "./graphSimulator/records.js";
 import type { AttackKind } from "./graphSimulator/dataGenerator.js";
@@ -331,9 +332,7 @@ export async function runDemo(io: DemoIo, options: DemoOptions, hooks: { deliver
 export function summaryTable(result: DemoResult, options: DemoOptions): string {
   const header = ["tenant", "licence", "windows", "hours lost to retention", "records reviewed", "findings", "rules"];
   const rows = result.tenants.map((t) => [t.name, t.licence.toUpperCase(), String(t.windows), String(t.lostHours), t.recordsRead.toLocaleString("en-US"), String(t.findings), t.rules.join(", ") || "—"]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  const lines = [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line), ""];
+  const lines = [textTable(header, rows), ""];
   for (const t of result.tenants) {
     const windowHours = Math.round((Date.parse(DEMO_WINDOW.end) - Date.parse(DEMO_WINDOW.start)) / 3_600_000);
     if (t.lostHours >= windowHours) lines.push(`${t.name} (${t.licence.toUpperCase()}): Entra's retention had already deleted the whole window — ${String(t.lostHours)} hours of sign-ins and audit logs are gone for good; nothing could be reviewed or preserved.`);

@@ -15,6 +15,7 @@ import { compareFindings, findingId, type Detection, type Finding } from "../../
 import { toInstant } from "../../shared/domain/instant.js";
 import { retentionDays } from "../../shared/domain/tenant.js";
 import { CliError, type CliIo, type CommandRegistrar } from "../program.js";
+import { textTable } from "../textTable.js";
 
 const SOURCE_PASS: Readonly<Record<string, PassKind>> = { "entra-signin": "signins", "entra-audit": "audits", "entra-risk": "risks" };
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,6 +26,7 @@ interface ReviewFlags {
   sources: string;
   licence?: string;
   json?: boolean;
+  graphTimeScale: string;
 }
 
 interface SourceSummary {
@@ -63,11 +65,6 @@ function progressPrinter(io: CliIo, isTty: boolean) {
   };
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
-}
 
 export const registerReview: CommandRegistrar = (program, io) => {
   program
@@ -79,6 +76,7 @@ export const registerReview: CommandRegistrar = (program, io) => {
     .option("--sources <list>", "comma-separated: entra-signin, entra-audit, entra-risk", "entra-signin,entra-audit,entra-risk")
     .option("--licence <licence>", "free, p1 or p2: report the hours already past the tenant's retention as lost")
     .option("--json", "print JSON only")
+    .option("--graph-time-scale <n>", "divide Graph throttle windows by this (only against the simulator started with the same --time-scale)", "1")
     .action(async (tenant: string, flags: ReviewFlags) => {
       if (!GUID.test(tenant)) throw new CliError(`tenant must be a tenant id (GUID), not "${tenant.slice(0, 80)}"`);
       const from = toInstant(flags.from);
@@ -105,7 +103,10 @@ export const registerReview: CommandRegistrar = (program, io) => {
       if (!configuration.configured) {
         throw new CliError(`Graph is not configured (${configuration.reason}): set BLINDWINDOW_GRAPH_CLIENT_ID with a secret or certificate, or BLINDWINDOW_GRAPH_BASE_URL for the local simulator`);
       }
-      const reviewSource = new GraphReviewSource(createGraphClientFactory(settings));
+      const timeScale = Number(flags.graphTimeScale);
+      if (!Number.isFinite(timeScale) || timeScale < 1) throw new CliError("--graph-time-scale must be a number of at least 1");
+      if (timeScale !== 1 && settings.BLINDWINDOW_GRAPH_BASE_URL === undefined) throw new CliError("--graph-time-scale is only for the Graph simulator (BLINDWINDOW_GRAPH_BASE_URL)");
+      const reviewSource = new GraphReviewSource(createGraphClientFactory(settings, { timeScale }));
       const privileged = sources.includes("entra-signin") ? await reviewSource.privilegedUserIds(tenant) : [];
       const progress = progressPrinter(io, process.stderr.isTTY && !flags.json);
       const summaries: SourceSummary[] = [];
@@ -151,13 +152,13 @@ export const registerReview: CommandRegistrar = (program, io) => {
         io.out(JSON.stringify({ tenantId: tenant, from, to, sources: summaries, findings: ordered }));
         return;
       }
-      io.out(table(
+      io.out(textTable(
         ["source", "records", "pages", "hours", "lost to retention", "findings", "seconds"],
         summaries.map((s) => [s.source, s.records.toLocaleString("en-US"), String(s.pages), String(s.hoursReviewed), s.lost ? `${s.lost.from} → ${s.lost.to}` : "none", String(s.findings), s.seconds.toFixed(1)]),
       ));
       io.out("");
       io.out(ordered.length === 0
         ? "no findings"
-        : table(["severity", "rule", "subject", "first seen", "count", "explanation"], ordered.map((f) => [f.severity, f.rule, f.subject.name ?? f.subject.id, f.firstSeen, String(f.count), f.explanation])));
+        : textTable(["severity", "rule", "subject", "first seen", "count", "explanation"], ordered.map((f) => [f.severity, f.rule, f.subject.name ?? f.subject.id, f.firstSeen, String(f.count), f.explanation])));
     });
 };

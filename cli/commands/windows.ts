@@ -2,6 +2,7 @@ import { listWindows } from "../../shared/app/queryLedger.js";
 import { AppError } from "../../shared/errors.js";
 import { CliError, type CommandRegistrar } from "../program.js";
 import { withStorage } from "../storage.js";
+import { textTable } from "../textTable.js";
 
 /** `windows list [--tenant ID] [--status S] [--json]`: the blind-window ledger. */
 export const registerWindows: CommandRegistrar = (program, io) => {
@@ -34,9 +35,7 @@ export const registerWindows: CommandRegistrar = (program, io) => {
         }
         const rows = list.map((w) => [w.tenantId, w.source, w.status, w.effect, w.start, w.end ?? "open", w.reviewDeadline, String(w.notices.length)]);
         const header = ["tenant", "source", "status", "effect", "start", "end", "review deadline", "notices"];
-        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-        const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-        io.out([line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"));
+        io.out(textTable(header, rows));
       });
     });
 };
