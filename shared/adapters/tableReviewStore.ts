@@ -1,7 +1,7 @@
 import { odata, type TableEntityResult, type TransactionAction } from "@azure/data-tables";
 import { z } from "zod";
 import { CONTROL_TYPES, type ControlType } from "../app/ledgerPorts.js";
-import { CONTROL_STATES, type ControlRow, type ControlRunStore, type ControlState, type ControlSummary, type FindingStore } from "../app/reviewPorts.js";
+import { CONTROL_STATES, controlSummary, type ControlRow, type ControlRunStore, type ControlState, type ControlSummary, type FindingStore } from "../app/reviewPorts.js";
 import { FindingSchema, type Finding } from "../domain/finding.js";
 import { LogSourceIdSchema } from "../domain/logSource.js";
 import { compositeKey, escapeKey, unescapeKey } from "../domain/tableKey.js";
@@ -108,8 +108,7 @@ export class TableControlStore implements ControlRunStore {
     const pk = escapeKey(tenantId);
     const filter = windowId === undefined ? odata`PartitionKey eq ${pk}` : odata`PartitionKey eq ${pk} and windowId eq ${windowId}`;
     for await (const e of this.table.entities<Entity>("list controls", { filter })) {
-      const { urgency: _u, leaseOwner: _o, leaseUntil: _l, checkpoint: _c, etag: _e, ...summary } = toRow(e);
-      yield summary;
+      yield controlSummary(toRow(e));
     }
   }
 
@@ -130,7 +129,7 @@ export class TableControlStore implements ControlRunStore {
   }
 
   async claim(row: ControlRow, owner: string, leaseUntil: Date, at: Date): Promise<ControlRow | undefined> {
-    const summary: ControlSummary = { ...summaryOf(stripRow(row)), state: "running", startedAt: row.startedAt ?? at.toISOString() };
+    const summary: ControlSummary = { ...summaryOf(controlSummary(row)), state: "running", startedAt: row.startedAt ?? at.toISOString() };
     return this.write(row, { state: "running", leaseOwner: owner, leaseUntil: leaseUntil.toISOString(), ...encodeDocument("sum", JSON.stringify(summary)) });
   }
 
@@ -172,11 +171,6 @@ export class TableControlStore implements ControlRunStore {
       return toRow(await this.table.run((t) => t.getEntity<Entity>(pk, rk)));
     });
   }
-}
-
-function stripRow(row: ControlRow): ControlSummary {
-  const { urgency: _u, leaseOwner: _o, leaseUntil: _l, checkpoint: _c, etag: _e, ...summary } = row;
-  return summary;
 }
 
 /** A control's state column, for callers that only need to know whether it is finished. */

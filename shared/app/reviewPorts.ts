@@ -71,6 +71,17 @@ export interface ControlRow extends ControlSummary {
   etag: string;
 }
 
+/** The summary part of a row (what the API, tasks and reports see), without lease, urgency, checkpoint and ETag. */
+export function controlSummary(row: ControlRow): ControlSummary {
+  const { urgency: _u, leaseOwner: _o, leaseUntil: _l, checkpoint: _c, etag: _e, ...summary } = row;
+  return summary;
+}
+
+/** A row a worker may claim now: planned, or running under a lease that has expired (its worker died or handed on). */
+export function isClaimable(row: Pick<ControlRow, "state" | "leaseUntil">, nowIso: string): boolean {
+  return row.state === "planned" || (row.state === "running" && (!row.leaseUntil || row.leaseUntil < nowIso));
+}
+
 /** The Controls table for the control runner: claim with a lease, checkpoint under the lease, finish. */
 export interface ControlRunStore extends ControlStore {
   get(tenantId: string, windowId: string, control: ControlType): Promise<ControlRow | undefined>;

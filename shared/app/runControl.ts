@@ -6,7 +6,7 @@ import { retentionDays as licenceRetentionDays } from "../domain/tenant.js";
 import type { EvidenceStore } from "./evidencePorts.js";
 import type { ControlType, LedgerStore } from "./ledgerPorts.js";
 import type { Clock, HeartbeatStore, Logger, TenantStore, WorkQueue } from "./ports.js";
-import type { ControlRow, ControlRunStore, ControlSummary, FindingStore } from "./reviewPorts.js";
+import { controlSummary, isClaimable, type ControlRow, type ControlRunStore, type ControlSummary, type FindingStore } from "./reviewPorts.js";
 import {
   PASS_SOURCE,
   PASS_STREAMS,
@@ -84,18 +84,13 @@ function byUrgency(a: ControlRow, b: ControlRow): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-function stripRow(row: ControlRow): ControlSummary {
-  const { urgency: _u, leaseOwner: _o, leaseUntil: _l, checkpoint: _c, etag: _e, ...summary } = row;
-  return summary;
-}
-
 /** Claims the most urgent claimable control for `owner`; undefined when there is none. */
 async function claimNext(deps: ControlRunDeps, owner: string, now: Date): Promise<ControlRow | undefined> {
   const rows: ControlRow[] = [];
   for await (const row of deps.controlRuns.listUnfinished()) rows.push(row);
   const nowIso = now.toISOString();
   const claimable = rows
-    .filter((r) => r.state === "planned" || !r.leaseUntil || r.leaseUntil < nowIso)
+    .filter((r) => isClaimable(r, nowIso))
     // A preserve control whose source has a review is done by that review's pass (one read serves both).
     .filter((r) => !(r.control === "preserve" && rows.some((o) => o.tenantId === r.tenantId && o.windowId === r.windowId && o.control === COMPANION[passFor("preserve", r.source) ?? "risks"]?.review)))
     .sort(byUrgency);
@@ -108,7 +103,7 @@ async function claimNext(deps: ControlRunDeps, owner: string, now: Date): Promis
       const claimed = await deps.controlRuns.claim(candidate, owner, leaseUntil, now);
       if (claimed) return claimed;
       candidate = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
-      if (candidate && !(candidate.state === "planned" || (candidate.state === "running" && (!candidate.leaseUntil || candidate.leaseUntil < nowIso)))) candidate = undefined;
+      if (candidate && !isClaimable(candidate, nowIso)) candidate = undefined;
     }
   }
   return undefined;
@@ -134,11 +129,11 @@ export async function runControlTurn(deps: ControlRunDeps, owner: string): Promi
     const latest = (await deps.controlRuns.get(row.tenantId, row.windowId, row.control).catch(() => undefined)) ?? row;
     if (error instanceof AppError && !error.retryable) {
       deps.logger.error("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, code: error.code, reason: error.message });
-      await deps.controlRuns.save(latest, { summary: { ...stripRow(latest), state: "failed", finishedAt: deps.clock.now().toISOString(), error: error.message.slice(0, 500) }, urgency: latest.urgency });
+      await deps.controlRuns.save(latest, { summary: { ...controlSummary(latest), state: "failed", finishedAt: deps.clock.now().toISOString(), error: error.message.slice(0, 500) }, urgency: latest.urgency });
       return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "failed", continued: false };
     }
     if (latest.leaseOwner === owner) {
-      await deps.controlRuns.save(latest, { summary: stripRow(latest), urgency: latest.urgency, leaseUntil: new Date(deps.clock.now().getTime() - 1) }).catch(() => undefined);
+      await deps.controlRuns.save(latest, { summary: controlSummary(latest), urgency: latest.urgency, leaseUntil: new Date(deps.clock.now().getTime() - 1) }).catch(() => undefined);
     }
     throw error;
   }
@@ -166,13 +161,13 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
   const window = await findWindow(deps, row);
   if (!window) {
     log("window no longer exists (merged into another): control superseded");
-    await finish(deps, row, { ...stripRow(row), state: "superseded", finishedAt: startedAt.toISOString() });
+    await finish(deps, row, { ...controlSummary(row), state: "superseded", finishedAt: startedAt.toISOString() });
     return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "superseded", continued: false };
   }
 
   if (row.control === "hunt-checklist") {
     // The KQL is built from the window when a task or report shows it (huntQueries): nothing to fetch.
-    const summary: ControlSummary = { ...stripRow(row), state: "done", finishedAt: startedAt.toISOString(), coverage: { ...row.coverage, reviewedFrom: window.start, reviewedTo: window.end } };
+    const summary: ControlSummary = { ...controlSummary(row), state: "done", finishedAt: startedAt.toISOString(), coverage: { ...row.coverage, reviewedFrom: window.start, reviewedTo: window.end } };
     await finish(deps, row, summary);
     await deps.onFinished?.(row.tenantId, row.windowId);
     return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
@@ -183,7 +178,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
   const failure = kind === undefined ? `no Graph review exists for ${row.source}` : !tenant ? "tenant is not registered" : !deps.reviewSource ? `Graph is not configured: ${deps.graphNotConfigured ?? "no credentials"}` : undefined;
   if (failure !== undefined || kind === undefined || !tenant || !deps.reviewSource) {
     deps.logger.warn("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, reason: failure });
-    await finish(deps, row, { ...stripRow(row), state: "failed", finishedAt: startedAt.toISOString(), error: failure ?? "cannot run" });
+    await finish(deps, row, { ...controlSummary(row), state: "failed", finishedAt: startedAt.toISOString(), error: failure ?? "cannot run" });
     return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "failed", continued: false };
   }
 
@@ -191,7 +186,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
     // Its review preserved the records already (the review finished first and this row's update was lost).
     const review = await deps.controlRuns.get(row.tenantId, row.windowId, companionFor(kind) ?? "signin-review");
     if (review?.state === "done" && review.evidence) {
-      await finish(deps, row, { ...stripRow(row), state: "done", finishedAt: startedAt.toISOString(), evidence: review.evidence, coverage: review.coverage, recordsRead: review.recordsRead, pages: review.pages });
+      await finish(deps, row, { ...controlSummary(row), state: "done", finishedAt: startedAt.toISOString(), evidence: review.evidence, coverage: review.coverage, recordsRead: review.recordsRead, pages: review.pages });
       return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
     }
   }
@@ -219,7 +214,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
     // Saved before anything is read: what was already lost (and the baseline) is fixed when the review began, so a
     // worker killed before its first slice resumes the same review instead of starting a later one.
     const saved = await deps.controlRuns.save(row, {
-      summary: { ...stripRow(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() },
+      summary: { ...controlSummary(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() },
       checkpoint: { pass: cp, findingIds: checkpointFindingIds(row), thresholds: thresholdsKey },
       urgency: urgencyOf(cp, retention),
       leaseUntil: new Date(startedAt.getTime() + deps.options.leaseMs),
@@ -233,7 +228,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
 
   const turnStart = deps.stopwatch();
   const throttledBefore = deps.reviewSource.throttledSoFar();
-  let summary: ControlSummary = { ...stripRow(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() };
+  let summary: ControlSummary = { ...controlSummary(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() };
   const findingIds = new Set<string>(checkpointFindingIds(row));
   let raisedAtRisk = findingIds.has(atRiskMarker(row));
   const stop = { superseded: false };
@@ -348,7 +343,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
     // The review's pass preserved the records: its preserve control is done with it.
     const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, preserveRow.control);
     if (fresh) {
-      const preserveSummary: ControlSummary = { ...stripRow(fresh), state: "done", startedAt: done.startedAt ?? finishedAt, finishedAt, recordsRead: done.recordsRead, pages: done.pages, throttledWaits: done.throttledWaits, durationMs: done.durationMs, coverage: done.coverage, findings: 0, evidence };
+      const preserveSummary: ControlSummary = { ...controlSummary(fresh), state: "done", startedAt: done.startedAt ?? finishedAt, finishedAt, recordsRead: done.recordsRead, pages: done.pages, throttledWaits: done.throttledWaits, durationMs: done.durationMs, coverage: done.coverage, findings: 0, evidence };
       await deps.controlRuns.save(fresh, { summary: preserveSummary, urgency: fresh.urgency });
     }
   }
