@@ -324,9 +324,9 @@ function diff(name: string, expected: readonly string[], actual: readonly string
 
 /**
  * A fault-free reference run, then `runs` runs with 1–2 SIGKILLs each at seeded random times within the reference
- * run's duration. Progress lines go to `log`.
+ * run's duration, `parallel` at a time (each run has its own Azurite, simulator and host). Progress lines go to `log`.
  */
-export async function runKillCampaign(options: { runs: number; seed: number; log?: (line: string) => void; build?: boolean }): Promise<CampaignResult> {
+export async function runKillCampaign(options: { runs: number; seed: number; parallel?: number; log?: (line: string) => void; build?: boolean }): Promise<CampaignResult> {
   const log = options.log ?? (() => undefined);
   const started = performance.now();
   if (options.build !== false) buildHost();
@@ -342,10 +342,12 @@ export async function runKillCampaign(options: { runs: number; seed: number; log
     reference: { windows: reference.snapshot.windows.length, controls: reference.snapshot.controls.length, findings: reference.snapshot.findings.length, tasks: reference.snapshot.tasks.length, plannerTasks: reference.sim.planner, mails: reference.sim.mails, cards: reference.sim.cards },
     seconds: 0,
   };
-  for (let run = 1; run <= options.runs; run++) {
+  // The schedule is drawn from the seed before anything runs, so `parallel` changes the wall time, not the kills.
+  const schedule = Array.from({ length: options.runs }, () => {
     const killCount = rng.chance(0.5) ? 1 : 2;
-    const delays = Array.from({ length: killCount }, () => rng.int(Math.max(1, Math.floor(span)))).sort((a, b) => a - b);
-    const { outcome, snapshot: snap, sim } = await runOnce(delays);
+    return Array.from({ length: killCount }, () => rng.int(Math.max(1, Math.floor(span)))).sort((a, b) => a - b);
+  });
+  const record = (run: number, outcome: RunOutcome, snap: Snapshot, sim: { planner: number; mails: number; cards: number }): void => {
     const mismatches = [
       ...outcome.mismatches,
       ...diff("window", reference.snapshot.windows, snap.windows),
@@ -372,8 +374,17 @@ export async function runKillCampaign(options: { runs: number; seed: number; log
     result.extraMessages += extra;
     result.poisonMessages += outcome.poison;
     if (mismatches.length > 0) result.failedRuns.push({ run, mismatches });
-    log(`run ${String(run)}/${String(options.runs)}: kills at ${outcome.kills.map((k) => `${String(k.atMs)} ms (${k.phase})`).join(", ")} · ${outcome.seconds.toFixed(1)} s · ${mismatches.length === 0 ? "identical" : mismatches.join("; ")}`);
-  }
+    log(`run ${String(run)}/${String(options.runs)} (${String(result.runs)} done): kills at ${outcome.kills.map((k) => `${String(k.atMs)} ms (${k.phase})`).join(", ")} · ${outcome.seconds.toFixed(1)} s · ${mismatches.length === 0 ? "identical" : mismatches.join("; ")}`);
+  };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < schedule.length) {
+      const run = ++next;
+      const { outcome, snapshot: snap, sim } = await runOnce(schedule[run - 1] ?? []);
+      record(run, outcome, snap, sim);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 1) }, worker));
   result.seconds = Math.round(performance.now() - started) / 1000;
   return result;
 }
