@@ -125,6 +125,7 @@ describe("ThrottleBudget (fake clock)", () => {
     const time = new FakeTime();
     const b = budget(time, 100, 0.02, 25);
     expect(b.windowMs(GRAPH_LIMITS.reports[0] ?? { name: "", limit: 0, windowMs: 0, scope: "tenant" })).toBeCloseTo(127, 6);
+    // Answers arrive at once here (acquireMany settles each permit): tokens count from them.
     const granted = acquireMany(b, time, 6, "t", "reports");
     await time.runUntil(1000);
     expect(granted.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
@@ -144,23 +145,66 @@ describe("ThrottleBudget (fake clock)", () => {
     expect(b.stats().waits).toBe(2);
   });
 
-  it("returns a token one window after the answer arrived, not after the request was sent", async () => {
+  it("counts a token from when its request reached Graph: the answer, or the arrival allowance after sending if sooner", async () => {
     const time = new FakeTime();
-    const b = budget(time);
-    const first = await b.acquire("t", "identityProtection");
+    const b = new ThrottleBudget({ now: () => time.now, sleep: time.sleep, margin: 0, arrivalMs: 300 });
+    const granted: number[] = [];
+    // A slow page: still in flight after 5 s, yet it reached Graph by 300 ms, so its token is back at 1,300 ms.
+    const slow = await b.acquire("t", "identityProtection");
     const second = b.acquire("t", "identityProtection").then((p) => {
       granted.push(time.now);
       return p;
     });
-    const granted: number[] = [];
-    await time.runUntil(5_000); // the first request is still in flight: nobody else may go
+    await time.runUntil(1_299);
     expect(granted).toEqual([]);
-    first.settle();
-    await time.runUntil(5_999);
-    expect(granted).toEqual([]);
-    await time.runUntil(7_000);
-    expect(granted).toEqual([6_000]);
+    await time.runUntil(5_000);
+    expect(granted).toEqual([1_300]);
+    slow.settle(); // a late answer does not hold the token longer
     (await second).settle();
+    // A quick answer (100 ms after sending) brings the token back one window after it, before the allowance ends,
+    // and wakes whoever waits for it.
+    const quick = await b.acquire("u", "identityProtection");
+    const sentAt = time.now;
+    const third = b.acquire("u", "identityProtection").then((p) => {
+      granted.push(time.now);
+      return p;
+    });
+    await time.runUntil(sentAt + 100);
+    quick.settle();
+    await time.runUntil(sentAt + 3_000);
+    expect(granted).toEqual([1_300, sentAt + 1_100]);
+    (await third).settle();
+  });
+
+  it("scales the arrival allowance with the windows", async () => {
+    const time = new FakeTime();
+    const b = new ThrottleBudget({ now: () => time.now, sleep: time.sleep, margin: 0, timeScale: 10 });
+    const granted: number[] = [];
+    await b.acquire("t", "identityProtection"); // never answered
+    void b.acquire("t", "identityProtection").then((p) => { granted.push(time.now); p.settle(); });
+    await time.runUntil(1_000);
+    expect(granted).toEqual([120]); // the default 200 ms ÷ 10, + 1 s ÷ 10
+    // 200 ms ÷ 1000 would be 0.2 ms: the allowance never goes below 20 ms (an event loop's hiccup), + 1 ms of window.
+    const fast = new ThrottleBudget({ now: () => time.now, sleep: time.sleep, margin: 0, timeScale: 1000 });
+    const sentAt = time.now;
+    await fast.acquire("t", "identityProtection");
+    expect(fast.waitMs("t", "identityProtection", sentAt + 20)).toBeCloseTo(1, 6);
+    expect(fast.waitMs("t", "identityProtection", sentAt + 21)).toBe(0);
+  });
+
+  it("refunds a refused request's tokens at once, waking whoever waits (the pause decides when to send again)", async () => {
+    const time = new FakeTime();
+    const b = new ThrottleBudget({ now: () => time.now, sleep: time.sleep, margin: 0 });
+    const granted: number[] = [];
+    const refused = await b.acquire("t", "identityProtection");
+    const waiting = b.acquire("t", "identityProtection").then((p) => { granted.push(time.now); return p; });
+    await time.runUntil(50);
+    refused.settle(); // the 429 arrived…
+    b.pause("t", "identityProtection", 400); // …with Retry-After
+    refused.refund();
+    await time.runUntil(2_000);
+    expect(granted).toEqual([450]);
+    (await waiting).settle();
   });
 
   it("refuses a non-positive timeScale", () => {

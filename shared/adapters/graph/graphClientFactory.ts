@@ -195,7 +195,10 @@ class ThrottleRetryMiddleware {
           }
           if (attempt >= this.policy.maxAttempts) return; // the last response becomes the caller's error
           delayMs ??= this.backoff(attempt);
-          if (status === 429 && family) this.budget.pause(this.tenantId, family, delayMs);
+          if (status === 429 && family) {
+            this.budget.pause(this.tenantId, family, delayMs);
+            permit?.refund(); // a refused request is not counted: only the pause holds the next one back
+          }
         }
       } catch (error) {
         if (!idempotent) throw error;
