@@ -219,7 +219,7 @@ async function phaseOf(services: Services, tenantIds: readonly string[], sent: b
  * One run: fresh storage (on disk) and simulator, the workload, `killDelaysMs` SIGKILLs (each followed by an
  * immediate restart), then quiescence. Returns the snapshot and figures.
  */
-export async function runOnce(killDelaysMs: readonly number[], timeoutMs = 90_000, trace?: (line: string) => void): Promise<{ outcome: RunOutcome; snapshot: Snapshot; sim: { planner: number; mails: number; cards: number } }> {
+export async function runOnce(killDelaysMs: readonly number[], timeoutMs = 180_000, trace?: (line: string) => void): Promise<{ outcome: RunOutcome; snapshot: Snapshot; sim: { planner: number; mails: number; cards: number } }> {
   const started = performance.now();
   const dir = mkdtempSync(path.join(tmpdir(), "bw-faults-"));
   const azurite = await AzuriteProcess.start({ location: dir });

@@ -301,6 +301,48 @@ describe("control runner: September 2024 window against Azurite and the Graph si
     }
   });
 
+  it("a review slower than retention raises deadline-at-risk at its first window checkpoint, once, and puts it on the task", async () => {
+    const w = world(sim, { BLINDWINDOW_CONTROL_BUDGET_SECONDS: "1" });
+    // Graph this slow: every stopwatch reading is 3 days later than the last, so a slice (at most a day of data) takes
+    // days of wall time (pace below 1): the window's newest hours would leave retention before being read.
+    let wall = 0;
+    const deps: ControlRunDeps = { ...w.deps, stopwatch: () => (wall += 3 * 86_400_000) };
+    const contoso = sim.tenants[0];
+    const tenantId = contoso?.id ?? "";
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Contoso"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window = windowFor(tenantId, "entra-signin", 30);
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.controls.plan(window, ["signin-review"], w.clock.now());
+
+    const atRisk = async () => {
+      const out: Finding[] = [];
+      for await (const f of w.services.findings.listFindings(tenantId)) if (f.rule === "deadline-at-risk") out.push(f);
+      return out;
+    };
+    // Baseline turns first (the week before the window: no pace is measured on them), then the first window slice.
+    let turns = 0;
+    while ((await atRisk()).length === 0 && turns < 40) {
+      const outcome = await runControlTurn(deps, `slow-${String(turns++)}`);
+      expect(outcome.kind, `turn ${String(turns)}: ${JSON.stringify(outcome)} ${JSON.stringify(await allControls(w, sim))}`).toBe("ran");
+    }
+    const [finding] = await atRisk();
+    expect(finding).toMatchObject({ severity: "high", subject: { kind: "tenant", id: tenantId }, windowId: window.windowId });
+    expect(finding?.explanation).toContain(`review of ${WINDOW.start}`);
+    const control = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    // Raised at once: the review has only begun, oldest hours first.
+    expect(control?.state).toBe("running");
+    expect(control?.coverage.reviewedFrom).toBe(WINDOW.start);
+    expect(Date.parse(control?.coverage.reviewedTo ?? "")).toBeLessThan(Date.parse(WINDOW.start) + 2 * 86_400_000);
+    // The task says so now, not when the review ends.
+    const tasks: string[] = [];
+    for await (const { task } of w.services.tasks.listTenant(tenantId)) tasks.push(JSON.stringify(task.content));
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]).toContain("deadline-at-risk");
+    // Raised once: more slow turns add no second one.
+    for (let i = 0; i < 3; i++) await runControlTurn(deps, `slow-more-${String(i)}`);
+    expect(await atRisk()).toHaveLength(1);
+  });
+
   it("a window merged away is superseded; a bad message goes to controls-poison; logs carry no records or tokens", async () => {
     const w = world(sim);
     await planSeptember(w, sim);
