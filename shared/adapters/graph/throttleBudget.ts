@@ -20,7 +20,8 @@
  * TLS connection it takes tens of milliseconds). A margin of 2 % of the window (`margin`) covers clock granularity on
  * Graph's side and jitter between requests' trips. Should a request take longer than that to arrive and Graph answer
  * 429, the client honours Retry-After and pauses the family (`pause`), so the worst case is one wait, not a storm; a
- * refused request does not count against Graph's window, so its tokens are refunded (`refund`). At 2 s per page and
+ * refused request is taken as not counted in Graph's window (the simulator models it so), so its tokens are refunded
+ * (`refund`) and the pause alone holds the next request back. At 2 s per page and
  * Graph's 10 s window this sustains 96 % of the limit (answer-based counting: 82 %).
  * Memory is at most N entries per bucket.
  *
