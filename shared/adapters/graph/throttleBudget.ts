@@ -21,9 +21,8 @@
  * Graph's side and jitter between requests' trips. Should a request take longer than that to arrive and Graph answer
  * 429, the client honours Retry-After and pauses the family (`pause`), so the worst case is one wait, not a storm; a
  * refused request is taken as not counted in Graph's window (the simulator models it so), so its tokens are refunded
- * (`refund`) and the pause alone holds the next request back. At 2 s per page and
- * Graph's 10 s window this sustains 96 % of the limit (answer-based counting: 82 %).
- * Memory is at most N entries per bucket.
+ * (`refund`) and the pause alone holds the next request back. With the margin, a 10 s window sustains 96 % of the
+ * limit whatever the page latency. Memory is at most N entries per bucket.
  *
  * App-wide buckets count what this process spends. Tenant leases (tenantLease.ts) keep two instances from spending
  * one tenant's budget; the app-wide reports limit is shared by every instance and is therefore also guarded by
@@ -143,7 +142,7 @@ export class ThrottleBudget {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Waiters asleep until a token returns: woken early when a permit settles (a quick answer returns its token sooner). */
-  private sleepers = new Set<() => void>();
+  private readonly sleepers = new Set<() => void>();
   private readonly buckets = new Map<string, TokenBucket>();
   /** Earliest time a (tenant, family) may send again after Graph said 429 (Retry-After or back-off). */
   private readonly pausedUntil = new Map<string, number>();
