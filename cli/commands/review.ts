@@ -65,7 +65,6 @@ function progressPrinter(io: CliIo, isTty: boolean) {
   };
 }
 
-
 export const registerReview: CommandRegistrar = (program, io) => {
   program
     .command("review")

@@ -155,7 +155,8 @@ export class ThrottleBudget {
     this.margin = options.margin ?? 0.02;
     this.marginMs = options.marginMs ?? 0;
     // Scaled like the windows, but never below 20 ms: a busy event loop delays a send by that much at any scale.
-    this.arrivalMs = Math.max((options.arrivalMs ?? 200) / this.timeScale, Math.min(options.arrivalMs ?? 200, 20));
+    const arrivalMs = options.arrivalMs ?? 200;
+    this.arrivalMs = Math.max(arrivalMs / this.timeScale, Math.min(arrivalMs, 20));
     if (!(this.margin >= 0) || !(this.marginMs >= 0) || !(this.arrivalMs >= 0)) throw new RangeError("margins must not be negative");
     this.now = options.now ?? (() => performance.now());
     this.sleep = options.sleep ?? defaultSleep;
