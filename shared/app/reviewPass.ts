@@ -16,6 +16,7 @@ import type { LogSourceId } from "../domain/logSource.js";
 import type { EvidenceStore } from "./evidencePorts.js";
 import type { Logger } from "./ports.js";
 import type { ReviewSource, ReviewStream } from "./reviewSource.js";
+import { emptyVolume, learnVolume, planSlice as planSliceEnd, SliceVolumeSchema } from "./sliceVolume.js";
 
 /**
  * One review of one tenant's records over a time range, resumable: the range is cut into time slices, fetched
@@ -41,7 +42,7 @@ export const PASS_STREAMS: Readonly<Record<PassKind, readonly ReviewStream[]>> =
 export const PASS_SOURCE: Readonly<Record<PassKind, LogSourceId>> = { signins: "entra-signin", audits: "entra-audit", risks: "entra-risk" };
 
 export interface PassOptions {
-  /** Records a slice should hold: slices grow or shrink (1 h to 24 h) to the measured volume. */
+  /** Records a slice should hold: slices span a minute to a day, sized by the volume read per hour of day. */
   sliceTargetRecords: number;
   /** Slices fetched at once. */
   concurrency: number;
@@ -83,7 +84,8 @@ export const PassCheckpointSchema = z.object({
   generation: z.number().int().min(0),
   /** Start of the next slice to read (ISO); equal to reviewTo when the window is read. */
   next: z.string(),
-  sliceHours: z.number().int().min(1).max(24),
+  /** Records per hour of day read so far, which sizes the next slices (absent in checkpoints of older versions). */
+  volume: SliceVolumeSchema.default(emptyVolume),
   privilegedUserIds: z.array(z.string()),
   detector: z.unknown(),
   recordsRead: z.record(z.string(), z.number()),
@@ -223,7 +225,7 @@ export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, 
     segmentFrom: iso(reviewFrom),
     generation: 0,
     next: iso(baselineFrom ?? reviewFrom),
-    sliceHours: 1,
+    volume: emptyVolume(),
     privilegedUserIds: [...plan.privilegedUserIds],
     detector: null,
     recordsRead: {},
@@ -320,6 +322,8 @@ function recordMs(kind: PassKind, raw: unknown): number {
 async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: number, baseline: boolean): Promise<SliceResult> {
   const result: SliceResult = { from, to, baseline, records: [], readPerStream: {}, pagesPerStream: {}, hourly: {}, unreadable: 0, pages: 0, staged: [] };
   const preserve = cp.preserve && !baseline;
+  // Records per hour since the epoch; keyed `YYYY-MM-DDTHH` once the slice is read.
+  const hourCounts = new Map<number, number>();
   for (const stream of PASS_STREAMS[cp.kind]) {
     let pageIndex = 0;
     let read = 0;
@@ -328,20 +332,21 @@ async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: n
       read += items.length;
       const linesByDay = new Map<string, string[]>();
       for (const raw of items) {
-        if (!baseline) {
-          const ms = recordMs(cp.kind, raw);
-          if (!Number.isNaN(ms)) {
-            const hour = iso(ms).slice(0, 13);
-            result.hourly[hour] = (result.hourly[hour] ?? 0) + 1;
-          }
-        }
+        let ms: number;
         if (cp.detect) {
           const record = normalise(cp.kind, stream, raw);
           if (record) result.records.push(record);
           else result.unreadable++;
+          // The normalisers parse the same timestamp exactly as Date.parse does; no need to parse it twice.
+          ms = record ? record.t : recordMs(cp.kind, raw);
+        } else {
+          ms = recordMs(cp.kind, raw);
+        }
+        if (!Number.isNaN(ms)) {
+          const hour = Math.floor(ms / HOUR_MS);
+          hourCounts.set(hour, (hourCounts.get(hour) ?? 0) + 1);
         }
         if (preserve) {
-          const ms = recordMs(cp.kind, raw);
           const day = Number.isNaN(ms) ? dayOf(from) : dayOf(ms);
           const list = linesByDay.get(day);
           const line = JSON.stringify(raw);
@@ -362,6 +367,7 @@ async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: n
     result.readPerStream[stream] = read;
     result.pagesPerStream[stream] = pageIndex;
   }
+  for (const [hour, count] of hourCounts) result.hourly[iso(hour * HOUR_MS).slice(0, 13)] = count;
   result.records.sort(byTimeThenId);
   return result;
 }
@@ -436,18 +442,26 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
     const phaseEnd = inBaseline ? windowFromMs : reviewToMs;
     if (!inBaseline && planned < reviewFromMs) planned = reviewFromMs;
     if (planned >= phaseEnd) return false;
-    // Slices end on whole hours (the first may start mid-hour, at the window's start).
-    const to = Math.min(floorHour(planned) + cp.sliceHours * HOUR_MS, phaseEnd);
-    const slice = readSlice(deps, cp, planned, to, inBaseline);
+    const plan = planSliceEnd(cp.volume, planned, phaseEnd, run.options.sliceTargetRecords);
+    // A slice into hours of day not read yet may hold far more than predicted: nothing else is read beside it.
+    if (plan.unknown && fetching > 0) return false;
+    const from = planned;
+    const slice = readSlice(deps, cp, from, plan.to, inBaseline);
     fetching++;
+    cp.volume = { ...cp.volume, lastSpanMs: plan.to - from };
     // A slice may fail while an earlier one is awaited: mark it handled here, its failure surfaces when awaited.
-    // Whenever one finishes, the next is planned at once (not only when the oldest is consumed).
+    // Whenever one finishes, its volume sizes the next slices and the next is planned at once (not only when the
+    // oldest is consumed).
     slice.then(
-      () => { fetching--; fill(); },
+      (read) => {
+        fetching--;
+        cp.volume = learnVolume(cp.volume, read.from, read.to, read.hourly);
+        fill();
+      },
       () => { fetching--; },
     );
     inFlight.push(slice);
-    planned = to;
+    planned = plan.to;
     return true;
   };
 
@@ -488,10 +502,6 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
     }
     cp.next = iso(slice.to);
     if (!slice.baseline) cp.windowMsSpent += deps.stopwatch() - started;
-    // Size the next slices to the volume just seen (an hour of a large tenant can hold tens of thousands).
-    const hours = Math.max(1, (slice.to - slice.from) / HOUR_MS);
-    const perHour = Object.values(slice.readPerStream).reduce((a, b) => a + b, 0) / hours;
-    cp.sliceHours = Math.max(1, Math.min(24, perHour > 0 ? Math.floor(run.options.sliceTargetRecords / perHour) : 24));
     // Drain first: the snapshot must not hold detections already handed out (a resume would emit them again).
     const drained = detectors.drain();
     cp.detector = detectors.snapshot();
