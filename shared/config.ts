@@ -53,7 +53,7 @@ export const SettingsSchema = z
     BLINDWINDOW_CONTROL_BUDGET_SECONDS: z.coerce.number().int().min(1).max(540).default(480),
     /** Time slices of one review fetched at once (the Graph throttle budget paces them). */
     BLINDWINDOW_REVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
-    /** Records one review time slice aims at; slices span 1–24 hours depending on the tenant's volume. */
+    /** Records one review time slice aims at; slices span a minute to a day, sized by the volume of each hour of day. */
     BLINDWINDOW_REVIEW_SLICE_RECORDS: z.coerce.number().int().min(100).max(200_000).default(30_000),
     /** Days of sign-ins before a window read as the baseline for new-country / new-IP rules, where retention allows (0: none). */
     BLINDWINDOW_REVIEW_BASELINE_DAYS: z.coerce.number().int().min(0).max(30).default(7),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   AuditDetectors,
   DEFAULT_THRESHOLDS,
+  inTimeOrder,
   RiskDetectors,
   SIGN_IN_SELECT,
   SignInDetectors,
@@ -9,6 +10,7 @@ import {
   toRiskRecord,
   toSignInRecord,
   type DetectionThresholds,
+  type Timed,
 } from "../domain/detections/index.js";
 import { evidenceBlobPath, evidenceBlockId } from "../domain/evidencePath.js";
 import type { Detection } from "../domain/finding.js";
@@ -115,10 +117,7 @@ interface Detectors {
   readonly observed: number;
 }
 
-interface TimedRecord {
-  t: number;
-  id: string;
-}
+type TimedRecord = Timed;
 
 function detectorsFor(cp: PassCheckpoint, thresholds: DetectionThresholds): Detectors {
   const snapshot = cp.detector;
@@ -304,10 +303,6 @@ interface SliceResult {
   staged: { path: string; day: string; blockId: string; records: number }[];
 }
 
-function byTimeThenId(a: TimedRecord, b: TimedRecord): number {
-  return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
 function dayOf(ms: number): string {
   return iso(ms).slice(0, 10);
 }
@@ -324,9 +319,13 @@ async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: n
   const preserve = cp.preserve && !baseline;
   // Records per hour since the epoch; keyed `YYYY-MM-DDTHH` once the slice is read.
   const hourCounts = new Map<number, number>();
+  // Each stream's records as Graph sends them (newest first), put in time order once the slice is read.
+  const streamRecords: TimedRecord[][] = [];
   for (const stream of PASS_STREAMS[cp.kind]) {
     let pageIndex = 0;
     let read = 0;
+    const records: TimedRecord[] = [];
+    streamRecords.push(records);
     for await (const items of deps.source.pages(cp.tenantId, stream, new Date(from), new Date(to), selectFor(cp.kind, stream, preserve))) {
       result.pages++;
       read += items.length;
@@ -335,7 +334,7 @@ async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: n
         let ms: number;
         if (cp.detect) {
           const record = normalise(cp.kind, stream, raw);
-          if (record) result.records.push(record);
+          if (record) records.push(record);
           else result.unreadable++;
           // The normalisers parse the same timestamp exactly as Date.parse does; no need to parse it twice.
           ms = record ? record.t : recordMs(cp.kind, raw);
@@ -368,7 +367,7 @@ async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: n
     result.pagesPerStream[stream] = pageIndex;
   }
   for (const [hour, count] of hourCounts) result.hourly[iso(hour * HOUR_MS).slice(0, 13)] = count;
-  result.records.sort(byTimeThenId);
+  result.records = inTimeOrder(streamRecords);
   return result;
 }
 
