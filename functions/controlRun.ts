@@ -25,6 +25,7 @@ export function controlRunDeps(services: Services, logger: ControlRunDeps["logge
     options: services.review,
     // Tasks follow their window's controls (findings summary, evidence location) as each one finishes.
     onFinished: controlFinishedHook({ ...services, logger }, () => services.clock.now()),
+    turnSlots: services.turnSlots,
   };
 }
 
@@ -45,7 +46,7 @@ export async function controlRun(message: unknown, context: InvocationContext, s
     logger.warn("message moved to controls-poison: invalid control message", { problems });
     return { kind: "poisoned", problems };
   }
-  return runControlTurn(controlRunDeps(services, logger), context.invocationId);
+  return runControlTurn(controlRunDeps(services, logger), context.invocationId, parsed.data);
 }
 
 app.storageQueue("controlRun", {

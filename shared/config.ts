@@ -53,6 +53,8 @@ export const SettingsSchema = z
     BLINDWINDOW_CONTROL_BUDGET_SECONDS: z.coerce.number().int().min(1).max(540).default(480),
     /** Time slices of one review fetched at once (the Graph throttle budget paces them). */
     BLINDWINDOW_REVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
+    /** Control turns one instance runs at once (each may hold a review's slices in memory); more wait for a slot. */
+    BLINDWINDOW_TURNS_PER_INSTANCE: z.coerce.number().int().min(1).max(64).default(4),
     /** Records one review time slice aims at; slices span a minute to a day, sized by the volume of each hour of day. */
     BLINDWINDOW_REVIEW_SLICE_RECORDS: z.coerce.number().int().min(100).max(200_000).default(30_000),
     /** Days of sign-ins before a window read as the baseline for new-country / new-IP rules, where retention allows (0: none). */

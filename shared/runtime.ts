@@ -25,6 +25,7 @@ import { GraphMailChannel } from "./adapters/graph/graphMailChannel.js";
 import { TeamsWorkflowChannel } from "./adapters/teamsWorkflowChannel.js";
 import type { ControlRunStore, FindingStore } from "./app/reviewPorts.js";
 import type { ReviewSource } from "./app/reviewSource.js";
+import { TurnSlots } from "./app/turnSlots.js";
 import type { EvidenceStore } from "./app/evidencePorts.js";
 import type { PassOptions } from "./app/reviewPass.js";
 import { TableControlStore, TableFindingStore } from "./adapters/tableReviewStore.js";
@@ -71,6 +72,8 @@ export interface Services {
   reviewSource: ReviewSource | undefined;
   /** How reviews run (from the settings). */
   review: PassOptions & { budgetMs: number; leaseMs: number };
+  /** Control turns this process runs at once (one per process: services are built once). */
+  turnSlots: TurnSlots;
 }
 
 /** Review settings, with the detection thresholds JSON validated here (an invalid override stops start-up). */
@@ -140,6 +143,7 @@ export function createServices(settings: Settings, overrides: Partial<Services> 
     evidence: new BlobEvidenceStore(account, settings.BLINDWINDOW_EVIDENCE_CONTAINER),
     reviewSource: graph ? new GraphReviewSource(graph) : undefined,
     review: reviewOptionsFromSettings(settings),
+    turnSlots: new TurnSlots(settings.BLINDWINDOW_TURNS_PER_INSTANCE),
     verifyBearer: audience
       ? createBearerVerifier({
           audience,

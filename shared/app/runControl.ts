@@ -6,6 +6,7 @@ import { retentionDays as licenceRetentionDays } from "../domain/tenant.js";
 import type { EvidenceStore } from "./evidencePorts.js";
 import type { ControlType, LedgerStore } from "./ledgerPorts.js";
 import type { Clock, HeartbeatStore, Logger, TenantStore, WorkQueue } from "./ports.js";
+import type { ControlMessage } from "./messages.js";
 import { controlSummary, isClaimable, type ControlRow, type ControlRunStore, type ControlSummary, type FindingStore } from "./reviewPorts.js";
 import {
   PASS_SOURCE,
@@ -20,6 +21,7 @@ import {
   type PassOptions,
 } from "./reviewPass.js";
 import type { ReviewSource } from "./reviewSource.js";
+import type { TurnSlots } from "./turnSlots.js";
 
 /**
  * The control runner (DESIGN.md "control"): each `controls` message is a turn for the most urgent unfinished
@@ -30,6 +32,8 @@ import type { ReviewSource } from "./reviewSource.js";
  */
 
 const DAY_MS = 86_400_000;
+/** A turn that found no slot in its process hands its message back, visible again after this. */
+const DEFER_SECONDS = 30;
 /** Identity Protection keeps risk detections 90 days whatever the licence. */
 const RISK_RETENTION_DAYS = 90;
 
@@ -53,10 +57,14 @@ export interface ControlRunDeps {
   options: PassOptions & { budgetMs: number; leaseMs: number };
   /** Called when a control finishes (tasks are refreshed from it). */
   onFinished?: (tenantId: string, windowId: string) => Promise<void>;
+  /** Turns this process runs at once (absent: no limit). */
+  turnSlots?: TurnSlots;
 }
 
 export type TurnOutcome =
   | { kind: "idle" }
+  /** Every slot of this process stayed busy: the message went back to the queue. */
+  | { kind: "deferred" }
   | { kind: "ran"; tenantId: string; windowId: string; control: ControlType; state: ControlSummary["state"]; continued: boolean };
 
 /** Which pass does a control's work; preserve rides along with its source's review (one read serves both). */
@@ -113,7 +121,26 @@ async function claimNext(deps: ControlRunDeps, owner: string, now: Date): Promis
  * One turn of the control runner. Returns what it did; `continued` when the control is not finished and another
  * turn was enqueued.
  */
-export async function runControlTurn(deps: ControlRunDeps, owner: string): Promise<TurnOutcome> {
+export async function runControlTurn(deps: ControlRunDeps, owner: string, message?: ControlMessage): Promise<TurnOutcome> {
+  if (!deps.turnSlots) return runTurn(deps, owner);
+  const waitStart = deps.stopwatch();
+  const release = await deps.turnSlots.acquire();
+  if (!release) {
+    // The message names a control only as a hint (a turn takes the most urgent); sending it back keeps the turn.
+    if (message) await deps.queue.send("controls", message, { delaySeconds: DEFER_SECONDS });
+    deps.logger.info("turn deferred: every slot of this instance is busy", { slots: deps.turnSlots.size, waitedMs: deps.turnSlots.waitMs });
+    return { kind: "deferred" };
+  }
+  try {
+    // The wait counts against the turn's budget: the function's timeout started with the invocation.
+    const waited = deps.stopwatch() - waitStart;
+    return await runTurn({ ...deps, options: { ...deps.options, budgetMs: Math.max(0, deps.options.budgetMs - waited) } }, owner);
+  } finally {
+    release();
+  }
+}
+
+async function runTurn(deps: ControlRunDeps, owner: string): Promise<TurnOutcome> {
   const startedAt = deps.clock.now();
   const row = await claimNext(deps, owner, startedAt);
   await deps.heartbeats?.beat({ component: COMPONENT, at: startedAt.toISOString(), expectedEverySeconds: 0, details: row ? `${row.control} ${row.windowId}` : "idle" });

@@ -8,6 +8,7 @@ import { createGraphClientFactory } from "../../shared/adapters/graph/graphClien
 import { GraphReviewSource } from "../../shared/adapters/graph/graphReviewSource.js";
 import { runControlTurn, type ControlRunDeps } from "../../shared/app/runControl.js";
 import { sweepControls } from "../../shared/app/sweepControls.js";
+import { TurnSlots } from "../../shared/app/turnSlots.js";
 import type { ReviewSource } from "../../shared/app/reviewSource.js";
 import type { ControlSummary } from "../../shared/app/reviewPorts.js";
 import type { BlindWindow } from "../../shared/domain/blindWindow.js";
@@ -122,7 +123,7 @@ async function runUntilIdle(w: World, maxTurns = 400): Promise<{ turns: number; 
       if (outcome.kind === "idle") {
         const resumed = await sweepControls(w.deps);
         if (resumed.resumed === 0) return { turns, errors, ...(first ? { first } : {}) };
-      } else {
+      } else if (outcome.kind === "ran") {
         first ??= `${outcome.tenantId} ${outcome.control}`;
       }
     } catch {
@@ -299,6 +300,62 @@ describe("control runner: September 2024 window against Azurite and the Graph si
     } finally {
       await stormy.close();
     }
+  });
+
+  it("turns beyond an instance's slots wait for one; a turn that waits too long hands its message back to the queue", async () => {
+    // Graph answers only once the gate opens: the first turn holds its slot meanwhile.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const w = world(sim, {}, (source) => ({
+      async *pages(tenant, stream, from, to, select) {
+        await gate;
+        yield* source.pages(tenant, stream, from, to, select);
+      },
+      describe: (stream, from, to, select) => source.describe(stream, from, to, select),
+      privilegedUserIds: (tenant) => source.privilegedUserIds(tenant),
+      throttledSoFar: () => source.throttledSoFar(),
+    }));
+    const tenantId = sim.tenants[0]?.id ?? "";
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Contoso"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window = windowFor(tenantId, "entra-signin", 30);
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.controls.plan(window, ["signin-review"], w.clock.now());
+
+    const sent: { queue: string; message: unknown; delaySeconds: number | undefined }[] = [];
+    const slots = new TurnSlots(1, { waitMs: 150 });
+    const deps: ControlRunDeps = {
+      ...w.deps,
+      turnSlots: slots,
+      queue: {
+        send: async (queue, message, options) => {
+          sent.push({ queue, message, delaySeconds: options?.delaySeconds });
+          await w.deps.queue.send(queue, message, options);
+        },
+      },
+    };
+    const message = { v: 1, kind: "control", tenantId, windowId: window.windowId, control: "signin-review" } as const;
+    const first = runControlTurn(deps, "first", message);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(slots.busy).toBe(1);
+    // The second turn finds no slot within its wait: it claims nothing and its message goes back, delayed.
+    const second = await runControlTurn(deps, "second", message);
+    expect(second).toEqual({ kind: "deferred" });
+    expect(sent).toEqual([{ queue: "controls", message, delaySeconds: 30 }]);
+    expect((await allControls(w, sim)).find((c) => c.control === "signin-review")?.state).toBe("running");
+    // A third waits, and runs once the first is done with its slot.
+    const waitingSlots = new TurnSlots(1, { waitMs: 60_000 });
+    const holder = await waitingSlots.acquire();
+    const third = runControlTurn({ ...deps, turnSlots: waitingSlots }, "third", message);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(waitingSlots.busy).toBe(1);
+    holder?.();
+    openGate();
+    expect((await first).kind).toBe("ran");
+    expect((await third).kind).not.toBe("deferred");
+    expect(slots.busy).toBe(0);
+    expect(waitingSlots.busy).toBe(0);
   });
 
   it("a review slower than retention raises deadline-at-risk at its first window checkpoint, once, and puts it on the task", async () => {
