@@ -18,7 +18,7 @@ import type { LogSourceId } from "../domain/logSource.js";
 import type { EvidenceStore } from "./evidencePorts.js";
 import type { Logger } from "./ports.js";
 import type { ReviewSource, ReviewStream } from "./reviewSource.js";
-import { emptyVolume, learnVolume, planSlice as planSliceEnd, SliceVolumeSchema } from "./sliceVolume.js";
+import { emptyVolume, learnVolume, planSlice, SliceVolumeSchema } from "./sliceVolume.js";
 
 /**
  * One review of one tenant's records over a time range, resumable: the range is cut into time slices, fetched
@@ -117,8 +117,6 @@ interface Detectors {
   readonly observed: number;
 }
 
-type TimedRecord = Timed;
-
 function detectorsFor(cp: PassCheckpoint, thresholds: DetectionThresholds): Detectors {
   const snapshot = cp.detector;
   switch (cp.kind) {
@@ -158,7 +156,7 @@ function detectorsFor(cp: PassCheckpoint, thresholds: DetectionThresholds): Dete
   }
 }
 
-function normalise(kind: PassKind, stream: ReviewStream, raw: unknown): TimedRecord | undefined {
+function normalise(kind: PassKind, stream: ReviewStream, raw: unknown): Timed | undefined {
   switch (kind) {
     case "signins":
       return toSignInRecord(raw, stream === "signIns:v1.0" ? "interactiveUser" : "nonInteractiveUser");
@@ -294,7 +292,7 @@ interface SliceResult {
   from: number;
   to: number;
   baseline: boolean;
-  records: TimedRecord[];
+  records: Timed[];
   readPerStream: Record<string, number>;
   pagesPerStream: Record<string, number>;
   hourly: Record<string, number>;
@@ -307,7 +305,7 @@ function dayOf(ms: number): string {
   return iso(ms).slice(0, 10);
 }
 
-/** The day a raw record belongs to (its timestamp in the pass's time property). */
+/** A raw record's time in the pass's time property (epoch ms; NaN when absent): its hour and evidence day. */
 function recordMs(kind: PassKind, raw: unknown): number {
   const r = raw as Record<string, unknown>;
   const value = kind === "signins" ? r.createdDateTime : kind === "audits" ? r.activityDateTime : r.detectedDateTime;
@@ -320,11 +318,11 @@ async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: n
   // Records per hour since the epoch; keyed `YYYY-MM-DDTHH` once the slice is read.
   const hourCounts = new Map<number, number>();
   // Each stream's records as Graph sends them (newest first), put in time order once the slice is read.
-  const streamRecords: TimedRecord[][] = [];
+  const streamRecords: Timed[][] = [];
   for (const stream of PASS_STREAMS[cp.kind]) {
     let pageIndex = 0;
     let read = 0;
-    const records: TimedRecord[] = [];
+    const records: Timed[] = [];
     streamRecords.push(records);
     for await (const items of deps.source.pages(cp.tenantId, stream, new Date(from), new Date(to), selectFor(cp.kind, stream, preserve))) {
       result.pages++;
@@ -436,12 +434,12 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
   let halted = false;
   const maxBuffered = run.options.concurrency + 1;
 
-  const planSlice = (): boolean => {
+  const planNextSlice = (): boolean => {
     const inBaseline = cp.baselineFrom !== null && planned < windowFromMs;
     const phaseEnd = inBaseline ? windowFromMs : reviewToMs;
     if (!inBaseline && planned < reviewFromMs) planned = reviewFromMs;
     if (planned >= phaseEnd) return false;
-    const plan = planSliceEnd(cp.volume, planned, phaseEnd, run.options.sliceTargetRecords);
+    const plan = planSlice(cp.volume, planned, phaseEnd, run.options.sliceTargetRecords);
     // A slice into hours of day not read yet may hold far more than predicted: nothing else is read beside it.
     if (plan.unknown && fetching > 0) return false;
     const from = planned;
@@ -465,13 +463,13 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
   };
 
   function fill(): void {
-    while (!halted && fetching < run.options.concurrency && inFlight.length < maxBuffered && deps.stopwatch() < run.stopAtMs && planSlice()) {
+    while (!halted && fetching < run.options.concurrency && inFlight.length < maxBuffered && deps.stopwatch() < run.stopAtMs && planNextSlice()) {
       /* planned one more slice */
     }
   }
 
   // Always make progress: the first slice is planned even when the budget is already spent.
-  if (inFlight.length === 0) planSlice();
+  if (inFlight.length === 0) planNextSlice();
   fill();
   while (inFlight.length > 0) {
     const started = deps.stopwatch();

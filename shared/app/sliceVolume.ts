@@ -88,7 +88,7 @@ export interface SlicePlan {
  * whole minute), after at most a day, at `limit` (the end of the phase), and — when it reaches into hours of day not
  * read yet — at most twice the last slice's span after `from`. With nothing read yet, the first slice is an hour.
  */
-export function planSlice(volume: SliceVolume, from: number, limit: number, targetRecords: number, lastSpanMs = volume.lastSpanMs): SlicePlan {
+export function planSlice(volume: SliceVolume, from: number, limit: number, targetRecords: number): SlicePlan {
   const known = volume.perHour.filter((r): r is number => r !== null);
   if (known.length === 0) return { to: Math.min(from + HOUR_MS, limit), unknown: true };
   const busiest = Math.max(...known);
@@ -99,7 +99,7 @@ export function planSlice(volume: SliceVolume, from: number, limit: number, targ
   while (t < end) {
     const rate = volume.perHour[hourOfDay(t)] ?? null;
     if (rate === null && !unknown) {
-      const capped = Math.min(end, from + Math.max(HOUR_MS, 2 * lastSpanMs));
+      const capped = Math.min(end, from + Math.max(HOUR_MS, 2 * volume.lastSpanMs));
       if (t >= capped) {
         end = capped;
         break;

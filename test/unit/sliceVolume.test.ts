@@ -48,13 +48,13 @@ describe("planSlice: where the next slice ends", () => {
   it("hours of day not read yet are predicted at the busiest rate seen, and the slice reaching into them is at most twice the last one", () => {
     const oneHour = learnVolume(emptyVolume(), at("00:00"), at("01:00"), { "2024-09-09T00": 500 });
     // 01:00 is not known: at most 2 × 1 h, read alone.
-    expect(planSlice(oneHour, at("01:00"), at("23:00"), 30_000, HOUR)).toEqual({ to: at("03:00"), unknown: true });
-    expect(planSlice(oneHour, at("01:00"), at("23:00"), 30_000, 3 * HOUR)).toEqual({ to: at("07:00"), unknown: true });
+    expect(planSlice(oneHour, at("01:00"), at("23:00"), 30_000)).toEqual({ to: at("03:00"), unknown: true });
+    expect(planSlice({ ...oneHour, lastSpanMs: 3 * HOUR }, at("01:00"), at("23:00"), 30_000)).toEqual({ to: at("07:00"), unknown: true });
     // Predicted at the busiest known rate: 10,000 an hour reaches 30,000 after three hours, inside the cap.
     const busy: SliceVolume = { perHour: oneHour.perHour.map((r, h) => (h === 12 ? 10_000 : r)), lastSpanMs: HOUR, surprise: 1 };
-    expect(planSlice(busy, at("13:00"), at("23:00"), 30_000, 4 * HOUR)).toEqual({ to: at("16:00"), unknown: true });
+    expect(planSlice({ ...busy, lastSpanMs: 4 * HOUR }, at("13:00"), at("23:00"), 30_000)).toEqual({ to: at("16:00"), unknown: true });
     // A slice that ends in known hours before the unknown ones is not alone.
-    expect(planSlice(busy, at("00:00"), at("23:00"), 400, 8 * HOUR)).toEqual({ to: at("00:48"), unknown: false });
+    expect(planSlice({ ...busy, lastSpanMs: 8 * HOUR }, at("00:00"), at("23:00"), 400)).toEqual({ to: at("00:48"), unknown: false });
   });
 
   it("property: with every hour of day known, a slice longer than a minute never predicts more than the target", () => {
