@@ -51,26 +51,31 @@ export function emptyVolume(): SliceVolume {
 const hourOfDay = (ms: number) => new Date(ms).getUTCHours();
 const floorHour = (ms: number) => Math.floor(ms / HOUR_MS) * HOUR_MS;
 
+/** The busiest hour of day's rate so far (what unknown hours of day are predicted at), or null with none read. */
+function busiestRate(volume: SliceVolume): number | null {
+  const known = volume.perHour.filter((r): r is number => r !== null);
+  return known.length > 0 ? Math.max(...known) : null;
+}
+
 /**
  * The volume after reading the slice [from, to): `hourly` counts its records by UTC hour (`YYYY-MM-DDTHH`). Each hour
  * the slice overlaps is a reading of that hour of day's rate (count ÷ part of the hour read).
  */
 export function learnVolume(volume: SliceVolume, from: number, to: number, hourly: Readonly<Record<string, number>>): SliceVolume {
   const perHour = [...volume.perHour];
-  const known = volume.perHour.filter((r): r is number => r !== null);
-  const busiest = known.length > 0 ? Math.max(...known) : null;
+  const busiest = busiestRate(volume);
   let predicted = 0;
   let actual = 0;
   for (let h = floorHour(from); h < to; h += HOUR_MS) {
     const part = (Math.min(to, h + HOUR_MS) - Math.max(from, h)) / HOUR_MS;
     const count = hourly[new Date(h).toISOString().slice(0, 13)] ?? 0;
-    predicted += (volume.perHour[hourOfDay(h)] ?? busiest ?? 0) * part;
+    const hod = hourOfDay(h);
+    predicted += (volume.perHour[hod] ?? busiest ?? 0) * part;
     actual += count;
     if (part < READING_MIN_PART && count < READING_RECORDS) continue;
     const rate = count / part;
-    const hod = hourOfDay(h);
     const old = perHour[hod] ?? null;
-    perHour[hod] = old === null || rate >= old ? rate : old - (old - rate) * LOWER_BY * Math.min(1, part);
+    perHour[hod] = old === null || rate >= old ? rate : old - (old - rate) * LOWER_BY * part;
   }
   const surprise = busiest === null || actual < SURPRISE_RECORDS ? volume.surprise : Math.min(MAX_SURPRISE, Math.max(1, predicted > 0 ? actual / predicted : MAX_SURPRISE));
   return { perHour, lastSpanMs: volume.lastSpanMs, surprise };
@@ -89,9 +94,8 @@ export interface SlicePlan {
  * read yet — at most twice the last slice's span after `from`. With nothing read yet, the first slice is an hour.
  */
 export function planSlice(volume: SliceVolume, from: number, limit: number, targetRecords: number): SlicePlan {
-  const known = volume.perHour.filter((r): r is number => r !== null);
-  if (known.length === 0) return { to: Math.min(from + HOUR_MS, limit), unknown: true };
-  const busiest = Math.max(...known);
+  const busiest = busiestRate(volume);
+  if (busiest === null) return { to: Math.min(from + HOUR_MS, limit), unknown: true };
   let end = Math.min(from + MAX_SPAN_MS, limit);
   let unknown = false;
   let expected = 0;
