@@ -40,7 +40,7 @@ export const SliceVolumeSchema = z.object({
   /** Span of the last slice planned (ms): a slice into hours of day not read yet is at most twice as long. */
   lastSpanMs: z.number().positive(),
   /** How many times busier than its hours of day predicted the last slice read was (1 when not busier). */
-  surprise: z.number().min(1).default(1),
+  surprise: z.number().min(1),
 });
 export type SliceVolume = z.infer<typeof SliceVolumeSchema>;
 

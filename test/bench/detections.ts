@@ -6,9 +6,9 @@
  * 1,000 (Graph's page size), newest first as Graph serves them, and serialised to page strings like Graph's
  * (`{"value":[...]}`), both whole (beta, every property) and `$select`-ed (SIGN_IN_SELECT.beta). Then, in the same
  * run and on the same records: (a) the floor, `JSON.parse` of every page alone; (b) what the runner does, parse +
- * `toSignInRecord` + time order of each slice (`inTimeOrder`, as the runner) + `SignInDetectors.observe` of every record + `drain()` after
- * each slice. Each phase parses its own serialisation, once (see the notes). Pages are built six hours at a time
- * and dropped after measuring, so memory holds six hours of strings.
+ * `toSignInRecord` + time order of each slice (`inTimeOrder`, as the runner) + `SignInDetectors.observe` of every
+ * record + `drain()` after each slice. Each phase parses its own serialisation, once (see the notes). Pages are
+ * built six hours at a time and dropped after measuring, so memory holds six hours of strings.
  */
 import { performance } from "node:perf_hooks";
 import { GraphDataset, HOUR_MS } from "../../local/graphSimulator/dataGenerator.js";

@@ -9,7 +9,7 @@ import { GraphReviewSource } from "../../shared/adapters/graph/graphReviewSource
 import { ThrottleBudget } from "../../shared/adapters/graph/throttleBudget.js";
 import { advancePass, startPass, DEFAULT_PASS_OPTIONS } from "../../shared/app/reviewPass.js";
 import { loadSettings } from "../../shared/config.js";
-import { SIGN_IN_SELECT, SignInDetectors, toSignInRecord } from "../../shared/domain/detections/index.js";
+import { byTimeThenId, SIGN_IN_SELECT, SignInDetectors, toSignInRecord } from "../../shared/domain/detections/index.js";
 
 interface Args { url: string; tenantId: string; from: string; to: string; mode: "stream" | "collect" }
 const args = JSON.parse(process.argv[2] ?? "{}") as Args;
@@ -32,7 +32,7 @@ if (args.mode === "stream") {
     for await (const page of source.pages(args.tenantId, stream, new Date(args.from), new Date(args.to), select)) all.push(...page);
   }
   const parsed = all.map((r) => toSignInRecord(r, "interactiveUser")).filter((r) => r !== undefined);
-  parsed.sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  parsed.sort(byTimeThenId);
   const detectors = new SignInDetectors(DEFAULT_PASS_OPTIONS.thresholds, []);
   for (const r of parsed) detectors.observe(r);
   detectors.finish();

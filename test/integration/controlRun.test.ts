@@ -336,8 +336,8 @@ describe("control runner: September 2024 window against Azurite and the Graph si
       },
     };
     const message = { v: 1, kind: "control", tenantId, windowId: window.windowId, control: "signin-review" } as const;
+    // A free slot is taken before the turn's first await.
     const first = runControlTurn(deps, "first", message);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(slots.busy).toBe(1);
     // The second turn finds no slot within its wait: it claims nothing and its message goes back, delayed.
     const second = await runControlTurn(deps, "second", message);
@@ -348,7 +348,6 @@ describe("control runner: September 2024 window against Azurite and the Graph si
     const waitingSlots = new TurnSlots(1, { waitMs: 60_000 });
     const holder = await waitingSlots.acquire();
     const third = runControlTurn({ ...deps, turnSlots: waitingSlots }, "third", message);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(waitingSlots.busy).toBe(1);
     holder?.();
     openGate();

@@ -5,6 +5,7 @@
 import { DAY_MS, GraphDataset, HOUR_MS, type TenantOptions } from "../../../local/graphSimulator/dataGenerator.js";
 import {
   AuditDetectors,
+  byTimeThenId,
   DEFAULT_THRESHOLDS,
   RiskDetectors,
   SignInDetectors,
@@ -19,10 +20,6 @@ import {
 import type { Detection } from "../../../shared/domain/finding.js";
 
 export const NOW = Date.parse("2024-09-20T12:00:00Z");
-
-export function byTimeThenId(a: { t: number; id: string }, b: { t: number; id: string }): number {
-  return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
 
 export function makeDataset(seed: number | string, tenants: readonly TenantOptions[], days: number): GraphDataset {
   return new GraphDataset({ seed, nowMs: NOW, days, tenants });
