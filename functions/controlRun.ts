@@ -17,6 +17,7 @@ export function controlRunDeps(services: Services, logger: ControlRunDeps["logge
     reviewSource: services.reviewSource,
     graphNotConfigured: services.graphNotConfigured,
     evidence: services.evidence,
+    spool: services.reviewSpool,
     queue: services.queue,
     heartbeats: services.heartbeats,
     clock: services.clock,

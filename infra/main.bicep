@@ -89,6 +89,7 @@ var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 var identityName = '${abbrs.managedIdentityUserAssignedIdentities}blindwindow-${resourceToken}'
 var storageAccountName = '${abbrs.storageStorageAccounts}${resourceToken}'
 var evidenceContainerName = 'evidence'
+var spoolContainerName = 'review-spool'
 var hostContainerNames = ['azure-webjobs-hosts', 'azure-webjobs-secrets']
 var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
 var logAnalyticsName = '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
@@ -120,6 +121,7 @@ module storage 'app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     hostContainerNames: hostContainerNames
     evidenceContainerName: evidenceContainerName
+    spoolContainerName: spoolContainerName
     evidenceImmutabilityDays: evidenceImmutabilityDays
   }
 }
@@ -158,6 +160,7 @@ module rbac 'app/rbac.bicep' = {
     deploymentContainerName: deploymentContainerName
     hostContainerNames: hostContainerNames
     evidenceContainerName: evidenceContainerName
+    spoolContainerName: spoolContainerName
     keyVaultName: keyVaultName
     grantKeyVaultSecretsUser: graphCredentialType == 'clientSecret'
     applicationInsightsName: applicationInsightsName
@@ -178,6 +181,7 @@ module api 'app/api.bicep' = {
     storageAccountName: storageAccountName
     deploymentContainerName: deploymentContainerName
     evidenceContainerName: evidenceContainerName
+    spoolContainerName: spoolContainerName
     applicationInsightsName: applicationInsightsName
     graphClientId: graphClientId
     graphCredentialType: graphCredentialType

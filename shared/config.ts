@@ -49,6 +49,11 @@ export const SettingsSchema = z
       .string()
       .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid blob container name")
       .default("evidence"),
+    /** Blob container where reviews keep the pages of the slices they are reading (deleted as slices complete). */
+    BLINDWINDOW_SPOOL_CONTAINER: z
+      .string()
+      .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid blob container name")
+      .default("review-spool"),
     /** Seconds one control-run invocation works before it checkpoints and enqueues its continuation (below the 10-minute function timeout). */
     BLINDWINDOW_CONTROL_BUDGET_SECONDS: z.coerce.number().int().min(1).max(540).default(480),
     /** Time slices of one review fetched at once (the Graph throttle budget paces them). */

@@ -27,10 +27,12 @@ import type { ControlRunStore, FindingStore } from "./app/reviewPorts.js";
 import type { ReviewSource } from "./app/reviewSource.js";
 import { TurnSlots } from "./app/turnSlots.js";
 import type { EvidenceStore } from "./app/evidencePorts.js";
+import type { ReviewSpool } from "./app/reviewSpool.js";
 import type { PassOptions } from "./app/reviewPass.js";
 import { TableControlStore, TableFindingStore } from "./adapters/tableReviewStore.js";
 import { GraphReviewSource } from "./adapters/graph/graphReviewSource.js";
 import { BlobEvidenceStore } from "./adapters/blobEvidenceStore.js";
+import { BlobReviewSpool } from "./adapters/blobReviewSpool.js";
 import { DetectionThresholdsSchema } from "./domain/detections/index.js";
 
 /** Everything a function needs, built once per process from validated settings (the composition root). */
@@ -68,6 +70,8 @@ export interface Services {
   findings: FindingStore;
   /** Preserved evidence (Blob). */
   evidence: EvidenceStore;
+  /** Pages a review has read and not consumed yet (Blob), so it can checkpoint after every page. */
+  reviewSpool: ReviewSpool;
   /** What reviews read from Graph; undefined without Graph. */
   reviewSource: ReviewSource | undefined;
   /** How reviews run (from the settings). */
@@ -141,6 +145,7 @@ export function createServices(settings: Settings, overrides: Partial<Services> 
     controlRuns: new TableControlStore(account),
     findings: new TableFindingStore(account),
     evidence: new BlobEvidenceStore(account, settings.BLINDWINDOW_EVIDENCE_CONTAINER),
+    reviewSpool: new BlobReviewSpool(account, settings.BLINDWINDOW_SPOOL_CONTAINER),
     reviewSource: graph ? new GraphReviewSource(graph) : undefined,
     review: reviewOptionsFromSettings(settings),
     turnSlots: new TurnSlots(settings.BLINDWINDOW_TURNS_PER_INSTANCE),

@@ -10,6 +10,7 @@ param identityClientId string
 param storageAccountName string
 param deploymentContainerName string
 param evidenceContainerName string
+param spoolContainerName string
 param applicationInsightsName string
 param graphClientId string
 @allowed(['federatedIdentity', 'clientSecret'])
@@ -63,8 +64,10 @@ var appSettings = union(
     BLINDWINDOW_DELIVERY_MAX_ATTEMPTS: string(deliveryMaxAttempts)
     BLINDWINDOW_GRAPH_CLIENT_ID: graphClientId
     BLINDWINDOW_EVIDENCE_CONTAINER: evidenceContainerName
+    BLINDWINDOW_SPOOL_CONTAINER: spoolContainerName
     BLINDWINDOW_LOG_LEVEL: logLevel
-    // Control runner: a turn works 8 minutes (the function timeout is 10), 4 slices of ~20,000 records in flight.
+    // Control runner: a turn works 8 minutes (the function timeout is 10) and stops after its current page; 3 slices of
+    // ~30,000 records fetched at once, one more waiting its turn.
     BLINDWINDOW_CONTROL_BUDGET_SECONDS: '480'
     BLINDWINDOW_SWEEP_AFTER_SECONDS: '300'
     BLINDWINDOW_REVIEW_CONCURRENCY: '3'

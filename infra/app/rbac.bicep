@@ -6,6 +6,7 @@ param storageAccountName string
 param deploymentContainerName string
 param hostContainerNames array
 param evidenceContainerName string
+param spoolContainerName string
 param keyVaultName string
 @description('Only the clientSecret Graph credential reads Key Vault; the federated option needs no secret.')
 param grantKeyVaultSecretsUser bool
@@ -19,7 +20,8 @@ var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 // Storage Blob Data Owner: what the Functions host requires for identity-based AzureWebJobsStorage and for the Flex
 // Consumption deployment package; granted per container, not on the account.
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-// Storage Blob Data Contributor: write and read preserved evidence; the app never needs to manage ACLs or owners.
+// Storage Blob Data Contributor: write and read preserved evidence and the review spool; the app never needs to
+// manage ACLs or owners.
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 // Key Vault Secrets User: resolve the @Microsoft.KeyVault(...) reference of the Graph client secret (read only).
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
@@ -38,6 +40,10 @@ resource storageAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing 
 
     resource evidenceContainer 'containers' existing = {
       name: evidenceContainerName
+    }
+
+    resource spoolContainer 'containers' existing = {
+      name: spoolContainerName
     }
   }
 }
@@ -104,6 +110,17 @@ resource hostBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
 resource evidenceBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storageAccount::blobService::evidenceContainer.id, principalId, storageBlobDataContributor)
   scope: storageAccount::blobService::evidenceContainer
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+  }
+}
+
+// The review spool: write, read and delete the pages of slices being read.
+resource spoolBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storageAccount::blobService::spoolContainer.id, principalId, storageBlobDataContributor)
+  scope: storageAccount::blobService::spoolContainer
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'

@@ -5,6 +5,11 @@ param location string
 param tags object
 param deploymentContainerName string
 param evidenceContainerName string
+@description('Container where reviews keep the pages of the slices they are reading (normalised records, not evidence).')
+param spoolContainerName string
+@minValue(1)
+@description('Days after which a spooled page left behind (a review that never came back) is deleted.')
+param spoolRetentionDays int = 7
 @description('Containers the Functions host itself uses with identity-based AzureWebJobsStorage: keys and timer/singleton leases.')
 param hostContainerNames array
 
@@ -83,6 +88,13 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     // created unlocked (reversible; Bicep cannot lock it): lock it by hand once the period is agreed
     // (az storage container immutability-policy lock). While protected blobs exist the account cannot be deleted
     // (azd down) until the unlocked policy is removed.
+    // Review spool: pages of slices being read, deleted by the app as each slice is checkpointed; the lifecycle rule
+    // below removes what a review abandoned. No immutability: nothing here is evidence.
+    resource spoolContainer 'containers' = {
+      name: spoolContainerName
+      properties: { publicAccess: 'None' }
+    }
+
     resource evidenceContainer 'containers' = {
       name: evidenceContainerName
       properties: { publicAccess: 'None' }
@@ -125,3 +137,25 @@ output queueEndpoint string = account.properties.primaryEndpoints.queue
 output tableEndpoint string = account.properties.primaryEndpoints.table
 output deploymentContainerName string = account::blobService::deploymentContainer.name
 output evidenceContainerName string = account::blobService::evidenceContainer.name
+
+// Spooled pages a review left behind (superseded, restarted, or a tenant removed mid-review) are deleted after
+// spoolRetentionDays; the evidence container is not matched.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'review-spool-expiry'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${spoolContainerName}/'] }
+            actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: spoolRetentionDays } } }
+          }
+        }
+      ]
+    }
+  }
+}

@@ -17,15 +17,17 @@ import type { Detection } from "../domain/finding.js";
 import type { LogSourceId } from "../domain/logSource.js";
 import type { EvidenceStore } from "./evidencePorts.js";
 import type { Logger } from "./ports.js";
-import type { ReviewSource, ReviewStream } from "./reviewSource.js";
+import { ResumeRejectedError, type ReviewSource, type ReviewStream } from "./reviewSource.js";
+import type { ReviewSpool } from "./reviewSpool.js";
 import { emptyVolume, learnVolume, planSlice, SliceVolumeSchema } from "./sliceVolume.js";
 
 /**
  * One review of one tenant's records over a time range, resumable: the range is cut into time slices, fetched
  * concurrently (the Graph adapter's throttle budget paces them), and fed to the detectors strictly in time order —
- * oldest first, because the oldest hours leave Entra's retention first. After every slice the pass hands its
- * checkpoint (detector state, next slice, evidence blocks staged) to the caller to persist, so a killed or
- * time-boxed run resumes at the first slice not yet checkpointed and produces the same findings and the same
+ * oldest first, because the oldest hours leave Entra's retention first. After every page the pass hands its
+ * checkpoint to the caller to persist: the detector state and evidence blocks of the slices consumed, and for each
+ * slice being read where each stream stands (Graph's nextLink, pages spooled: ./reviewSpool.ts). A killed or
+ * time-boxed run resumes at the next page of every slice it was reading and produces the same findings and the same
  * evidence as an uninterrupted run.
  */
 
@@ -63,6 +65,30 @@ export const DEFAULT_PASS_OPTIONS: PassOptions = { sliceTargetRecords: 30_000, c
 const CommittedBlobSchema = z.object({ path: z.string(), day: z.string(), from: z.string(), to: z.string(), records: z.number(), bytes: z.number(), sha256: z.string() });
 export type CommittedBlob = z.infer<typeof CommittedBlobSchema>;
 
+const StagedBlockSchema = z.object({ path: z.string(), day: z.string(), blockId: z.string(), records: z.number() });
+
+/** Where one stream of a slice stands: pages read (spooled as 0 … pages − 1) and where Graph goes on. */
+const StreamCursorSchema = z.object({
+  pages: z.number().int().min(1),
+  read: z.number().int().min(0),
+  /** Graph's nextLink after the last page read; null when the stream is read to its end. */
+  nextLink: z.string().nullable(),
+});
+
+/** A slice being read: what its pages read so far added up to (streams are read in PASS_STREAMS order). */
+const SliceCursorSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  baseline: z.boolean(),
+  /** The streams begun, in PASS_STREAMS order (a stream not listed has no page read yet). */
+  streams: z.array(StreamCursorSchema),
+  /** Records per hour since the epoch (the hour's number as key). */
+  hours: z.record(z.string(), z.number()),
+  unreadable: z.number(),
+  staged: z.array(StagedBlockSchema),
+});
+export type SliceCursor = z.infer<typeof SliceCursorSchema>;
+
 export const PassCheckpointSchema = z.object({
   v: z.literal(1),
   kind: z.enum(["signins", "audits", "risks"]),
@@ -84,8 +110,10 @@ export const PassCheckpointSchema = z.object({
   segmentFrom: z.string(),
   /** Restarts from scratch (the window's start moved): blob names carry it, so no immutable blob is written twice. */
   generation: z.number().int().min(0),
-  /** Start of the next slice to read (ISO); equal to reviewTo when the window is read. */
+  /** Start of the first slice not consumed yet (ISO); equal to reviewTo when the window is read. */
   next: z.string(),
+  /** Slices being read, in time order from `next` on (absent in checkpoints of older versions, saved per slice). */
+  reading: z.array(SliceCursorSchema).default([]),
   /** Records per hour of day read so far, which sizes the next slices (absent in checkpoints of older versions). */
   volume: SliceVolumeSchema.default(emptyVolume),
   privilegedUserIds: z.array(z.string()),
@@ -222,6 +250,7 @@ export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, 
     segmentFrom: iso(reviewFrom),
     generation: 0,
     next: iso(baselineFrom ?? reviewFrom),
+    reading: [],
     volume: emptyVolume(),
     privilegedUserIds: [...plan.privilegedUserIds],
     detector: null,
@@ -239,10 +268,13 @@ export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, 
 }
 
 /**
- * Extends a finished or running pass to a window that grew (a later revision moved its end): the reviewed hours stay
- * reviewed, the detector state carries on.
+ * Extends a finished pass to a window that grew (a later revision moved its end): the reviewed hours stay reviewed,
+ * the detector state carries on, and the new hours are a new evidence segment. A pass still reading keeps its range
+ * until it is finished: evidence blobs are named by the part of their day the segment holds, so moving the end (or
+ * the segment) under blocks already staged would split a day across blobs.
  */
 export function extendPass(cp: PassCheckpoint, windowEnd: string | null, now: Date): PassCheckpoint {
+  if (!cp.finished) return cp;
   const nowMs = now.getTime();
   const tail = cp.kind === "risks" ? 2 * DAY_MS : 0;
   const windowTo = Math.min(windowEnd === null ? nowMs : Date.parse(windowEnd) + tail, nowMs);
@@ -263,6 +295,11 @@ export interface PassDeps {
   source: ReviewSource;
   /** Where evidence goes; required when the pass preserves. */
   evidence?: EvidenceStore;
+  /**
+   * Where pages wait for their slice to be read. Without one (an ad hoc review), a resumed slice is read again from
+   * its start.
+   */
+  spool?: ReviewSpool;
   logger?: Logger;
   /** Monotonic milliseconds (performance.now): the time budget and the deadline forecast use wall time. */
   stopwatch: () => number;
@@ -270,13 +307,22 @@ export interface PassDeps {
 
 export interface AdvanceOptions {
   options: PassOptions;
-  /** Stop planning new slices once the stopwatch passes this (in-flight slices still finish and are checkpointed). */
+  /**
+   * Once the stopwatch passes this, no new slice is planned and the slices being read stop after their current page
+   * (their cursors are checkpointed; the next run goes on from there).
+   */
   stopAtMs: number;
   /**
    * Persists a checkpoint and the detections drained with it (findings first, then the checkpoint: a crash between
    * the two re-emits the same findings, which are upserts). Returns false when the run must stop (lease lost).
    */
   onCheckpoint(cp: PassCheckpoint, detections: readonly Detection[], progress: PassProgress): Promise<boolean>;
+  /**
+   * Persists a checkpoint after a page was read (no detections: only slices consumed produce them). Saves are never
+   * concurrent: pages read while one is written are covered by the next. Returns false when the run must stop.
+   * Without it, checkpoints are saved per slice.
+   */
+  onPage?: (cp: PassCheckpoint) => Promise<boolean>;
 }
 
 export interface AdvanceResult {
@@ -284,21 +330,15 @@ export interface AdvanceResult {
   /** The window is read to its end; `final` holds the detections that closing the stream produced. */
   finished: boolean;
   final: Detection[];
-  /** The run stopped because onCheckpoint said so. */
+  /** The run stopped because onCheckpoint or onPage said so. */
   stopped: boolean;
 }
 
 interface SliceResult {
-  from: number;
-  to: number;
-  baseline: boolean;
+  cursor: SliceCursor;
+  /** Every stream is read to its end (otherwise the run stopped after a page, and the cursor says where). */
+  complete: boolean;
   records: Timed[];
-  readPerStream: Record<string, number>;
-  pagesPerStream: Record<string, number>;
-  hourly: Record<string, number>;
-  unreadable: number;
-  pages: number;
-  staged: { path: string; day: string; blockId: string; records: number }[];
 }
 
 function dayOf(ms: number): string {
@@ -312,61 +352,129 @@ function recordMs(kind: PassKind, raw: unknown): number {
   return typeof value === "string" ? Date.parse(value) : Number.NaN;
 }
 
-async function readSlice(deps: PassDeps, cp: PassCheckpoint, from: number, to: number, baseline: boolean): Promise<SliceResult> {
-  const result: SliceResult = { from, to, baseline, records: [], readPerStream: {}, pagesPerStream: {}, hourly: {}, unreadable: 0, pages: 0, staged: [] };
-  const preserve = cp.preserve && !baseline;
-  // Records per hour since the epoch; keyed `YYYY-MM-DDTHH` once the slice is read.
-  const hourCounts = new Map<number, number>();
+/** Where a review's spooled pages live: per tenant, window, pass and generation, then slice, stream and page. */
+function spoolPrefix(cp: PassCheckpoint): string {
+  return `${cp.tenantId}/${cp.windowId}/${cp.kind}/g${String(cp.generation)}/`;
+}
+
+function spoolPath(cp: PassCheckpoint, cursor: SliceCursor, stream: ReviewStream, page: number): string {
+  return `${spoolSlicePrefix(cp, cursor)}${stream}/${String(page)}.json`;
+}
+
+function spoolSlicePrefix(cp: PassCheckpoint, cursor: SliceCursor): string {
+  return `${spoolPrefix(cp)}${cursor.from}/`;
+}
+
+/** A cursor for a slice not begun. */
+function newCursor(from: number, to: number, baseline: boolean): SliceCursor {
+  return { from: iso(from), to: iso(to), baseline, streams: [], hours: {}, unreadable: 0, staged: [] };
+}
+
+/** A resumed slice cannot go on from its cursor (Graph refused a nextLink, a spooled page is gone): read it again. */
+class SliceRestart extends Error {}
+
+interface SliceHooks {
+  /** Called after each page is in the cursor (spooled, evidence staged); the next page waits until it is saved. */
+  pageRead(): Promise<void>;
+  /** True when the run stops: the slice returns after its current page. */
+  halted(): boolean;
+}
+
+/**
+ * Reads one slice from where its cursor stands (a new cursor: from its start) until every stream is read, or the run
+ * halts. The cursor is updated after each page, once the page is spooled and its evidence staged, so a checkpoint
+ * taken at any time names only pages that are safely stored.
+ */
+async function readSliceFrom(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCursor, hooks: SliceHooks): Promise<SliceResult> {
+  const from = Date.parse(cursor.from);
+  const to = Date.parse(cursor.to);
+  const preserve = cp.preserve && !cursor.baseline;
+  const spool = cp.detect ? deps.spool : undefined;
+  const streams = PASS_STREAMS[cp.kind];
   // Each stream's records as Graph sends them (newest first), put in time order once the slice is read.
-  const streamRecords: Timed[][] = [];
-  for (const stream of PASS_STREAMS[cp.kind]) {
-    let pageIndex = 0;
-    let read = 0;
-    const records: Timed[] = [];
-    streamRecords.push(records);
-    for await (const items of deps.source.pages(cp.tenantId, stream, new Date(from), new Date(to), selectFor(cp.kind, stream, preserve))) {
-      result.pages++;
-      read += items.length;
-      const linesByDay = new Map<string, string[]>();
-      for (const raw of items) {
-        let ms: number;
-        if (cp.detect) {
-          const record = normalise(cp.kind, stream, raw);
-          if (record) records.push(record);
-          else result.unreadable++;
-          // The normalisers parse the same timestamp exactly as Date.parse does; no need to parse it twice.
-          ms = record ? record.t : recordMs(cp.kind, raw);
-        } else {
-          ms = recordMs(cp.kind, raw);
-        }
-        if (!Number.isNaN(ms)) {
-          const hour = Math.floor(ms / HOUR_MS);
-          hourCounts.set(hour, (hourCounts.get(hour) ?? 0) + 1);
-        }
-        if (preserve) {
-          const day = Number.isNaN(ms) ? dayOf(from) : dayOf(ms);
-          const list = linesByDay.get(day);
-          const line = JSON.stringify(raw);
-          if (list) list.push(line);
-          else linesByDay.set(day, [line]);
-        }
-      }
-      if (preserve && deps.evidence) {
-        for (const [day, lines] of [...linesByDay].sort(([a], [b]) => (a < b ? -1 : 1))) {
-          const path = evidencePathFor(cp, day);
-          const blockId = evidenceBlockId({ sliceStart: iso(from), stream, page: pageIndex });
-          await deps.evidence.stageBlock(path, blockId, lines);
-          result.staged.push({ path, day, blockId, records: lines.length });
-        }
-      }
-      pageIndex++;
+  const streamRecords: Timed[][] = streams.map(() => []);
+  for (const [i, state] of cursor.streams.entries()) {
+    if (!cp.detect) break;
+    const stream = streams[i] as ReviewStream;
+    for (let page = 0; page < state.pages; page++) {
+      const records = spool ? await spool.getPage(spoolPath(cp, cursor, stream, page)) : undefined;
+      if (!records) throw new SliceRestart(`page ${String(page)} of ${stream} is not spooled`);
+      for (const r of records) (streamRecords[i] as Timed[]).push(r as Timed);
     }
-    result.readPerStream[stream] = read;
-    result.pagesPerStream[stream] = pageIndex;
   }
-  for (const [hour, count] of hourCounts) result.hourly[iso(hour * HOUR_MS).slice(0, 13)] = count;
-  result.records = inTimeOrder(streamRecords);
-  return result;
+  for (const [i, stream] of streams.entries()) {
+    const begun = cursor.streams[i];
+    if (begun && begun.nextLink === null) continue;
+    const records = streamRecords[i] as Timed[];
+    const pages = deps.source.pages(cp.tenantId, stream, new Date(from), new Date(to), selectFor(cp.kind, stream, preserve), begun?.nextLink ?? undefined);
+    try {
+      for await (const { items, nextLink } of pages) {
+        const pageIndex = cursor.streams[i]?.pages ?? 0;
+        const pageRecords: Timed[] = [];
+        const hours = new Map<number, number>();
+        let unreadable = 0;
+        const linesByDay = new Map<string, string[]>();
+        for (const raw of items) {
+          let ms: number;
+          if (cp.detect) {
+            const record = normalise(cp.kind, stream, raw);
+            if (record) pageRecords.push(record);
+            else unreadable++;
+            // The normalisers parse the same timestamp exactly as Date.parse does; no need to parse it twice.
+            ms = record ? record.t : recordMs(cp.kind, raw);
+          } else {
+            ms = recordMs(cp.kind, raw);
+          }
+          if (!Number.isNaN(ms)) {
+            const hour = Math.floor(ms / HOUR_MS);
+            hours.set(hour, (hours.get(hour) ?? 0) + 1);
+          }
+          if (preserve) {
+            const day = Number.isNaN(ms) ? dayOf(from) : dayOf(ms);
+            const list = linesByDay.get(day);
+            const line = JSON.stringify(raw);
+            if (list) list.push(line);
+            else linesByDay.set(day, [line]);
+          }
+        }
+        const staged: SliceCursor["staged"] = [];
+        if (preserve && deps.evidence) {
+          for (const [day, lines] of [...linesByDay].sort(([a], [b]) => (a < b ? -1 : 1))) {
+            const path = evidencePathFor(cp, day);
+            const blockId = evidenceBlockId({ sliceStart: cursor.from, stream, page: pageIndex });
+            await deps.evidence.stageBlock(path, blockId, lines);
+            staged.push({ path, day, blockId, records: lines.length });
+          }
+        }
+        if (spool) await spool.putPage(spoolPath(cp, cursor, stream, pageIndex), pageRecords);
+        // The page is stored: from here on a checkpoint may name it.
+        const state = cursor.streams[i] ?? { pages: 0, read: 0, nextLink: null };
+        cursor.streams[i] = { pages: state.pages + 1, read: state.read + items.length, nextLink };
+        for (const [hour, n] of hours) cursor.hours[hour] = (cursor.hours[hour] ?? 0) + n;
+        cursor.unreadable += unreadable;
+        cursor.staged.push(...staged);
+        for (const r of pageRecords) records.push(r);
+        await hooks.pageRead();
+        const sliceRead = nextLink === null && i === streams.length - 1;
+        if (!sliceRead && hooks.halted()) return { cursor, complete: false, records: [] };
+      }
+    } catch (error) {
+      throw error instanceof ResumeRejectedError ? new SliceRestart(error.message) : error;
+    }
+  }
+  return { cursor, complete: true, records: inTimeOrder(streamRecords) };
+}
+
+/** Reads a slice; a resumed one that cannot go on from its cursor is read again from its start (once). */
+async function readSlice(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCursor, hooks: SliceHooks): Promise<SliceResult> {
+  try {
+    return await readSliceFrom(deps, cp, cursor, hooks);
+  } catch (error) {
+    if (!(error instanceof SliceRestart)) throw error;
+    deps.logger?.warn("a slice cannot resume where it stopped: read again from its start", { tenant: cp.tenantId, window: cp.windowId, from: cursor.from, reason: error.message });
+    Object.assign(cursor, newCursor(Date.parse(cursor.from), Date.parse(cursor.to), cursor.baseline));
+    return readSliceFrom(deps, cp, cursor, hooks);
+  }
 }
 
 /** The part of `day` inside the current evidence segment (what that day's blob holds). */
@@ -413,9 +521,72 @@ function progressOf(cp: PassCheckpoint, baseline: boolean): PassProgress {
   };
 }
 
+/** A cursor's records per hour, keyed `YYYY-MM-DDTHH`. */
+function hourlyOf(cursor: SliceCursor): Record<string, number> {
+  const hourly: Record<string, number> = {};
+  for (const [hour, n] of Object.entries(cursor.hours)) hourly[iso(Number(hour) * HOUR_MS).slice(0, 13)] = n;
+  return hourly;
+}
+
 /**
- * Reads slices from the checkpoint on until the window is read, the stopwatch passes `stopAtMs`, or onCheckpoint
- * says stop. Returns the last checkpoint; when finished, `final` holds what closing the detectors produced (the
+ * Hands a read slice to the detectors and folds its cursor into the checkpoint (the slice leaves `reading`, `next`
+ * moves to its end). `waitedSince`: when the run began waiting for this slice (the pace of the window counts the
+ * wait). Returns what the detectors found in it.
+ */
+async function consumeSlice(deps: PassDeps, cp: PassCheckpoint, detectors: Detectors, slice: SliceResult, waitedSince: number): Promise<Detection[]> {
+  const { cursor } = slice;
+  for (const r of slice.records) {
+    if (cursor.baseline) detectors.learn(r);
+    else detectors.observe(r);
+  }
+  const read = cursor.streams.reduce((sum, s) => sum + s.read, 0);
+  const streams = PASS_STREAMS[cp.kind];
+  if (cursor.baseline) {
+    cp.baselineRecords += read;
+  } else {
+    for (const [i, s] of cursor.streams.entries()) {
+      const stream = streams[i] as ReviewStream;
+      cp.recordsRead[stream] = (cp.recordsRead[stream] ?? 0) + s.read;
+      cp.pagesPerStream[stream] = (cp.pagesPerStream[stream] ?? 0) + s.pages;
+    }
+    // Every hour of the slice was read: empty hours count 0, so a chart can tell "read, empty" from "not read".
+    const hourly = hourlyOf(cursor);
+    for (let h = floorHour(Date.parse(cursor.from)); h < Date.parse(cursor.to); h += HOUR_MS) {
+      const key = iso(h).slice(0, 13);
+      cp.hourly[key] = (cp.hourly[key] ?? 0) + (hourly[key] ?? 0);
+    }
+  }
+  cp.unreadable += cursor.unreadable;
+  cp.pages += cursor.streams.reduce((sum, s) => sum + s.pages, 0);
+  for (const s of cursor.staged) {
+    const entry = cp.staged[s.path] ?? { day: s.day, blocks: [], records: 0 };
+    entry.blocks.push(s.blockId);
+    entry.records += s.records;
+    cp.staged[s.path] = entry;
+  }
+  cp.reading = cp.reading.filter((c) => c !== cursor);
+  cp.next = cursor.to;
+  if (!cursor.baseline) cp.windowMsSpent += deps.stopwatch() - waitedSince;
+  // Drain first: the snapshot must not hold detections already handed out (a resume would emit them again).
+  const drained = detectors.drain();
+  cp.detector = detectors.snapshot();
+  await commitReadyBlobs(deps, cp, false);
+  return drained;
+}
+
+/** Deletes a consumed slice's spooled pages; a failure only leaves them to the spool's lifecycle rule. */
+async function dropSpooled(deps: PassDeps, cp: PassCheckpoint, prefix: string): Promise<void> {
+  if (!deps.spool || !cp.detect) return;
+  try {
+    await deps.spool.removeUnder(prefix);
+  } catch (error) {
+    deps.logger?.warn("spooled pages not deleted (the lifecycle rule will)", { tenant: cp.tenantId, window: cp.windowId, prefix, error: String(error) });
+  }
+}
+
+/**
+ * Reads slices from the checkpoint on until the window is read, the stopwatch passes `stopAtMs`, or a save says
+ * stop. Returns the last checkpoint; when finished, `final` holds what closing the detectors produced (the
  * checkpoint keeps the detector state from *before* closing, so a window that grows later carries on from it).
  */
 export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: AdvanceOptions): Promise<AdvanceResult> {
@@ -424,15 +595,69 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
   const windowFromMs = Date.parse(cp.windowFrom);
   const reviewFromMs = Date.parse(cp.reviewFrom);
   const reviewToMs = Date.parse(cp.reviewTo);
-  let planned = Date.parse(cp.next);
+  const resumed = cp.reading;
+  let planned = resumed.length > 0 ? Date.parse((resumed.at(-1) as SliceCursor).to) : Date.parse(cp.next);
+  // Slices being read, in time order, each with its cursor in cp.reading. Up to `concurrency` fetch at once; a
+  // finished one waits its turn (time order), one beyond that, so a slow slice does not idle the others' Graph
+  // budget. Memory holds at most concurrency + 1 slices of records.
   const inFlight: Promise<SliceResult>[] = [];
-  let stopped = false;
-  // Slices being fetched (not yet finished). Up to `concurrency` fetch at once; a finished one waits its turn in
-  // `inFlight` (time order), one beyond that, so a slow slice does not idle the others' Graph budget. Memory holds at
-  // most concurrency + 1 slices of records.
   let fetching = 0;
-  let halted = false;
+  // Why the run ends early: halted (slices stop after their current page), stopped (a save said so), a failure.
+  const end: { halted: boolean; stopped: boolean; failure?: { error: unknown } } = { halted: false, stopped: false };
   const maxBuffered = run.options.concurrency + 1;
+
+  // Saves run one at a time, in order. Consuming a slice runs inside this chain too, so a page save never sees a
+  // slice consumed whose detections are not saved yet.
+  let chain: Promise<void> = Promise.resolve();
+  let pageSave: Promise<void> | undefined;
+  const inTurn = (step: () => Promise<boolean>): Promise<void> => {
+    const turn = chain.then(async () => {
+      if (end.stopped) return;
+      if (!(await step())) {
+        end.stopped = true;
+        end.halted = true;
+      }
+    });
+    chain = turn.catch(() => undefined);
+    return turn;
+  };
+  const savePage = (): Promise<void> => {
+    const onPage = run.onPage;
+    if (!onPage) return Promise.resolve();
+    // Pages read while a save waits are covered by it: it copies the checkpoint when it starts.
+    pageSave ??= inTurn(() => {
+      pageSave = undefined;
+      return onPage(structuredClone(cp));
+    });
+    return pageSave;
+  };
+  const hooks: SliceHooks = {
+    pageRead: savePage,
+    halted: () => end.halted || deps.stopwatch() >= run.stopAtMs,
+  };
+
+  const launch = (cursor: SliceCursor): void => {
+    const slice = readSlice(deps, cp, cursor, hooks);
+    fetching++;
+    // A slice may fail while an earlier one is awaited: mark it handled here, its failure surfaces when awaited.
+    // Whenever one finishes, its volume sizes the next slices and the next is planned at once (not only when the
+    // oldest is consumed).
+    slice.then(
+      (read) => {
+        fetching--;
+        if (!read.complete) return;
+        cp.volume = learnVolume(cp.volume, Date.parse(read.cursor.from), Date.parse(read.cursor.to), hourlyOf(read.cursor));
+        fill();
+      },
+      (error: unknown) => {
+        fetching--;
+        // One slice failed: the others stop after their current page, so the turn ends with their cursors saved.
+        end.failure ??= { error };
+        end.halted = true;
+      },
+    );
+    inFlight.push(slice);
+  };
 
   const planNextSlice = (): boolean => {
     const inBaseline = cp.baselineFrom !== null && planned < windowFromMs;
@@ -442,84 +667,54 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
     const plan = planSlice(cp.volume, planned, phaseEnd, run.options.sliceTargetRecords);
     // A slice into hours of day not read yet may hold far more than predicted: nothing else is read beside it.
     if (plan.unknown && fetching > 0) return false;
-    const from = planned;
-    const slice = readSlice(deps, cp, from, plan.to, inBaseline);
-    fetching++;
-    cp.volume = { ...cp.volume, lastSpanMs: plan.to - from };
-    // A slice may fail while an earlier one is awaited: mark it handled here, its failure surfaces when awaited.
-    // Whenever one finishes, its volume sizes the next slices and the next is planned at once (not only when the
-    // oldest is consumed).
-    slice.then(
-      (read) => {
-        fetching--;
-        cp.volume = learnVolume(cp.volume, read.from, read.to, read.hourly);
-        fill();
-      },
-      () => { fetching--; },
-    );
-    inFlight.push(slice);
+    const cursor = newCursor(planned, plan.to, inBaseline);
+    cp.reading.push(cursor);
+    cp.volume = { ...cp.volume, lastSpanMs: plan.to - planned };
+    launch(cursor);
     planned = plan.to;
     return true;
   };
 
   function fill(): void {
-    while (!halted && fetching < run.options.concurrency && inFlight.length < maxBuffered && deps.stopwatch() < run.stopAtMs && planNextSlice()) {
+    while (!end.halted && fetching < run.options.concurrency && inFlight.length < maxBuffered && deps.stopwatch() < run.stopAtMs && planNextSlice()) {
       /* planned one more slice */
     }
   }
 
-  // Always make progress: the first slice is planned even when the budget is already spent.
+  // Slices the last run was reading go on where they stopped; then the first new slice is planned even when the
+  // budget is already spent (every run makes progress: at least a page of each slice).
+  for (const cursor of resumed) launch(cursor);
   if (inFlight.length === 0) planNextSlice();
   fill();
-  while (inFlight.length > 0) {
-    const started = deps.stopwatch();
-    const slice = await (inFlight.shift() as Promise<SliceResult>);
-    for (const r of slice.records) {
-      if (slice.baseline) detectors.learn(r);
-      else detectors.observe(r);
+  try {
+    while (inFlight.length > 0) {
+      const waitedSince = deps.stopwatch();
+      const slice = await (inFlight[0] as Promise<SliceResult>);
+      // The run halted inside this slice: it and the slices after it stay in `reading` for the next run.
+      if (!slice.complete) break;
+      // Awaited just above: the oldest slice leaves the queue.
+      void inFlight.shift();
+      const prefix = spoolSlicePrefix(cp, slice.cursor);
+      await inTurn(async () => {
+        const drained = await consumeSlice(deps, cp, detectors, slice, waitedSince);
+        return run.onCheckpoint(structuredClone(cp), drained, progressOf(cp, slice.cursor.baseline));
+      });
+      if (end.stopped) break;
+      await dropSpooled(deps, cp, prefix);
+      fill();
     }
-    if (slice.baseline) {
-      cp.baselineRecords += Object.values(slice.readPerStream).reduce((a, b) => a + b, 0);
-    } else {
-      for (const [stream, n] of Object.entries(slice.readPerStream)) cp.recordsRead[stream] = (cp.recordsRead[stream] ?? 0) + n;
-      for (const [stream, n] of Object.entries(slice.pagesPerStream)) cp.pagesPerStream[stream] = (cp.pagesPerStream[stream] ?? 0) + n;
-      // Every hour of the slice was read: empty hours count 0, so a chart can tell "read, empty" from "not read".
-      for (let h = floorHour(slice.from); h < slice.to; h += HOUR_MS) {
-        const key = iso(h).slice(0, 13);
-        cp.hourly[key] = (cp.hourly[key] ?? 0) + (slice.hourly[key] ?? 0);
-      }
-    }
-    cp.unreadable += slice.unreadable;
-    cp.pages += slice.pages;
-    for (const s of slice.staged) {
-      const entry = cp.staged[s.path] ?? { day: s.day, blocks: [], records: 0 };
-      entry.blocks.push(s.blockId);
-      entry.records += s.records;
-      cp.staged[s.path] = entry;
-    }
-    cp.next = iso(slice.to);
-    if (!slice.baseline) cp.windowMsSpent += deps.stopwatch() - started;
-    // Drain first: the snapshot must not hold detections already handed out (a resume would emit them again).
-    const drained = detectors.drain();
-    cp.detector = detectors.snapshot();
-    await commitReadyBlobs(deps, cp, false);
-    const keepGoing = await run.onCheckpoint(structuredClone(cp), drained, progressOf(cp, slice.baseline));
-    if (!keepGoing) {
-      stopped = true;
-      halted = true;
-      // In-flight slices are abandoned; their staged blocks are staged again (same ids) by the next run.
-      await Promise.allSettled(inFlight);
-      inFlight.length = 0;
-      break;
-    }
-    fill();
+  } finally {
+    // Slices still being read stop after their current page; their last cursors are saved before returning.
+    end.halted = true;
+    await Promise.allSettled(inFlight);
+    await chain;
   }
-
-  halted = true;
-  if (stopped || Date.parse(cp.next) < reviewToMs) return { checkpoint: cp, finished: false, final: [], stopped };
+  if (end.failure) throw end.failure.error;
+  if (end.stopped || Date.parse(cp.next) < reviewToMs) return { checkpoint: cp, finished: false, final: [], stopped: end.stopped };
   await commitReadyBlobs(deps, cp, true);
   const final = detectors.finish();
   cp.finished = true;
+  await dropSpooled(deps, cp, spoolPrefix(cp));
   return { checkpoint: cp, finished: true, final, stopped: false };
 }
 

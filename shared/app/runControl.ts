@@ -21,13 +21,14 @@ import {
   type PassOptions,
 } from "./reviewPass.js";
 import type { ReviewSource } from "./reviewSource.js";
+import type { ReviewSpool } from "./reviewSpool.js";
 import type { TurnSlots } from "./turnSlots.js";
 
 /**
  * The control runner (DESIGN.md "control"): each `controls` message is a turn for the most urgent unfinished
  * control — the one whose next unreviewed hour leaves retention first, across windows and tenants — not
  * necessarily the one the message names. A turn claims the control with a lease, runs it for at most the time
- * budget, checkpoints after every slice and, when time is up, sends itself another turn. A killed worker's control
+ * budget, checkpoints after every page and, when time is up, sends itself another turn. A killed worker's control
  * is taken over once its lease expires (the sweeper sends the turn).
  */
 
@@ -48,6 +49,8 @@ export interface ControlRunDeps {
   reviewSource: ReviewSource | undefined;
   graphNotConfigured?: string | undefined;
   evidence: EvidenceStore;
+  /** Where a review's pages wait for their slice (so it checkpoints after every page). */
+  spool?: ReviewSpool;
   queue: WorkQueue;
   heartbeats?: HeartbeatStore;
   clock: Clock;
@@ -275,7 +278,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
   });
 
   const result = await advancePass(
-    { source: deps.reviewSource, evidence: deps.evidence, logger: deps.logger, stopwatch: deps.stopwatch },
+    { source: deps.reviewSource, evidence: deps.evidence, ...(deps.spool ? { spool: deps.spool } : {}), logger: deps.logger, stopwatch: deps.stopwatch },
     cp,
     {
       options: deps.options,
@@ -314,6 +317,20 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
         deps.logger.debug("slice done", { tenant: row.tenantId, window: row.windowId, control: row.control, hoursDone: progress.hoursDone, hoursTotal: progress.hoursTotal, records: progress.records });
         return true;
       },
+      onPage: async (c) => {
+        const saved = await deps.controlRuns.save(current, {
+          summary: { ...summary, pages: c.pages + c.reading.reduce((n, s) => n + s.streams.reduce((m, st) => m + st.pages, 0), 0) },
+          checkpoint: { pass: c, findingIds: [...findingIds], thresholds: thresholdsKey },
+          urgency: urgencyOf(c, retention),
+          leaseUntil: new Date(deps.clock.now().getTime() + deps.options.leaseMs),
+        });
+        if (!saved) {
+          deps.logger.warn("lease lost: another worker took the control over", { tenant: row.tenantId, window: row.windowId, control: row.control });
+          return false;
+        }
+        current = saved;
+        return true;
+      },
     },
   );
 
@@ -326,7 +343,12 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
 
   if (!result.finished) {
     // Hand the control on: the lease ends now, so the next turn (any worker) can claim it at once.
-    const released = await deps.controlRuns.save(current, { summary, urgency: urgencyOf(result.checkpoint, retention), leaseUntil: new Date(deps.clock.now().getTime() - 1) });
+    const released = await deps.controlRuns.save(current, {
+      summary,
+      checkpoint: { pass: result.checkpoint, findingIds: [...findingIds], thresholds: thresholdsKey },
+      urgency: urgencyOf(result.checkpoint, retention),
+      leaseUntil: new Date(deps.clock.now().getTime() - 1),
+    });
     if (!released) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
     await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control });
     log("time budget spent: continues in the next turn", { next: result.checkpoint.next });

@@ -91,7 +91,7 @@ export async function runReviewBench(options: { quick: boolean }): Promise<Bench
   let peerPages = 0;
   for (const stream of ["signIns:v1.0", "signIns:beta"] as const) {
     for await (const page of peerSource.pages(tenantId, stream, new Date(from), new Date(to), undefined)) {
-      peerRecords += page.length;
+      peerRecords += page.items.length;
       peerPages++;
     }
   }

@@ -29,7 +29,7 @@ if (args.mode === "stream") {
   const all = [];
   for (const stream of ["signIns:v1.0", "signIns:beta"] as const) {
     const select = stream === "signIns:v1.0" ? SIGN_IN_SELECT["v1.0"] : SIGN_IN_SELECT.beta;
-    for await (const page of source.pages(args.tenantId, stream, new Date(args.from), new Date(args.to), select)) all.push(...page);
+    for await (const page of source.pages(args.tenantId, stream, new Date(args.from), new Date(args.to), select)) all.push(...page.items);
   }
   const parsed = all.map((r) => toSignInRecord(r, "interactiveUser")).filter((r) => r !== undefined);
   parsed.sort(byTimeThenId);

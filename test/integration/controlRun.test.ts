@@ -10,7 +10,9 @@ import { runControlTurn, type ControlRunDeps } from "../../shared/app/runControl
 import { sweepControls } from "../../shared/app/sweepControls.js";
 import { TurnSlots } from "../../shared/app/turnSlots.js";
 import type { ReviewSource } from "../../shared/app/reviewSource.js";
-import type { ControlSummary } from "../../shared/app/reviewPorts.js";
+import { controlSummary, type ControlSummary } from "../../shared/app/reviewPorts.js";
+import { PASS_STREAMS, PassCheckpointSchema, type PassCheckpoint } from "../../shared/app/reviewPass.js";
+import { storageAccountFromSettings } from "../../shared/adapters/storageAccount.js";
 import type { BlindWindow } from "../../shared/domain/blindWindow.js";
 import { CONTROLS_BY_SOURCE } from "../../shared/domain/controlPlan.js";
 import type { Finding, RuleId } from "../../shared/domain/finding.js";
@@ -247,13 +249,13 @@ describe("control runner: September 2024 window against Azurite and the Graph si
     reference = { findings, evidence: await evidenceOf(w, controls) };
   });
 
-  it("a review cut into one slice per turn (time budget spent at once) gives identical findings and evidence", async () => {
+  it("a review cut into one page per turn (time budget spent at once) gives identical findings and evidence", async () => {
     expect(reference).toBeDefined();
     const w = world(sim, { BLINDWINDOW_CONTROL_BUDGET_SECONDS: "1", BLINDWINDOW_REVIEW_CONCURRENCY: "1" });
     const deps: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
     await planSeptember(w, sim);
     const run = await runUntilIdle({ ...w, deps });
-    expect(run.turns).toBeGreaterThan(40); // many turns, each one slice
+    expect(run.turns).toBeGreaterThan(40); // many turns, each one page
     expect(await allFindings(w, sim)).toEqual(reference.findings);
     expect(await evidenceOf(w, await allControls(w, sim))).toEqual(reference.evidence);
     // Each continuation was handed on through the queue.
@@ -267,8 +269,8 @@ describe("control runner: September 2024 window against Azurite and the Graph si
       privilegedUserIds: (t) => source.privilegedUserIds(t),
       throttledSoFar: () => source.throttledSoFar(),
       describe: (stream, from, to, select) => source.describe(stream, from, to, select),
-      pages: async function* (tenantId, stream, from, to, select) {
-        for await (const page of source.pages(tenantId, stream, from, to, select)) {
+      pages: async function* (tenantId, stream, from, to, select, resume) {
+        for await (const page of source.pages(tenantId, stream, from, to, select, resume)) {
           pages++;
           if (killAt.has(pages)) throw new Error(`worker killed at page ${String(pages)}`);
           yield page;
@@ -309,9 +311,9 @@ describe("control runner: September 2024 window against Azurite and the Graph si
       openGate = resolve;
     });
     const w = world(sim, {}, (source) => ({
-      async *pages(tenant, stream, from, to, select) {
+      async *pages(tenant, stream, from, to, select, resume) {
         await gate;
-        yield* source.pages(tenant, stream, from, to, select);
+        yield* source.pages(tenant, stream, from, to, select, resume);
       },
       describe: (stream, from, to, select) => source.describe(stream, from, to, select),
       privilegedUserIds: (tenant) => source.privilegedUserIds(tenant),
@@ -415,5 +417,203 @@ describe("control runner: September 2024 window against Azurite and the Graph si
     expect(text).not.toMatch(/Bearer|eyJ[A-Za-z0-9_-]{10,}/);
     const someSignIn = [...signInsBetween(sim, sim.tenants[0]?.id ?? "", WINDOW.start, "2024-09-03T06:00:00Z")][0] ?? "none";
     expect(text).not.toContain(someSignIn);
+  });
+});
+
+/**
+ * A checkpoint after every page: a tenant busy enough that each slice of a two-day window spans several Graph pages
+ * per stream (400 users, about 8,000 sign-ins a day), so "where did the run stop" falls inside slices.
+ */
+describe("control runner: a checkpoint after every page, resumed at the next page", () => {
+  const BIG_WINDOW = { start: "2024-09-17T00:00:00.000Z", end: "2024-09-19T00:00:00.000Z" };
+  const SETTINGS = { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" };
+  let sim: GraphSimulator;
+  let tenantId: string;
+  let reference: { findings: Finding[]; evidence: unknown[]; pages: number };
+
+  beforeAll(async () => {
+    sim = await startGraphSimulator({ seed: 3, now: NOW, days: 10, throttling: false, tenants: [{ displayName: "Big", licence: "p2", users: 400 }], attacksBetween: BIG_WINDOW });
+    tenantId = sim.tenants[0]?.id ?? "";
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(async () => {
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+  });
+
+  /** Pages Graph served the runner, and (optionally) a kill as the n-th page arrives. */
+  function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number; wrap: (source: ReviewSource) => ReviewSource } {
+    let pages = 0;
+    return {
+      pages: () => pages,
+      wrap: (source) => ({
+        privilegedUserIds: (t) => source.privilegedUserIds(t),
+        throttledSoFar: () => source.throttledSoFar(),
+        describe: (stream, from, to, select) => source.describe(stream, from, to, select),
+        pages: async function* (tenant, stream, from, to, select, resume) {
+          for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
+            pages++;
+            if (kills.has(pages)) throw new Error(`worker killed at page ${String(pages)}`);
+            yield page;
+          }
+        },
+      }),
+    };
+  }
+
+  async function plan(w: World): Promise<void> {
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, windowId: "w-big" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
+  }
+
+  async function spooled(w: World): Promise<string[]> {
+    const names: string[] = [];
+    const container = storageAccountFromSettings(w.services.settings).blobService().getContainerClient(w.services.settings.BLINDWINDOW_SPOOL_CONTAINER);
+    if (!(await container.exists())) return names;
+    for await (const blob of container.listBlobsFlat()) names.push(blob.name);
+    return names;
+  }
+
+  async function storedPass(w: World): Promise<PassCheckpoint> {
+    const row = await w.services.controlRuns.get(tenantId, "w-big", "signin-review");
+    return PassCheckpointSchema.parse((row?.checkpoint as { pass?: unknown } | undefined)?.pass);
+  }
+
+  it("an uninterrupted review finds the planted attacks and leaves nothing spooled", async () => {
+    const count = counting();
+    const w = world(sim, SETTINGS, count.wrap);
+    await plan(w);
+    const run = await runUntilIdle(w);
+    expect(run.errors).toBe(0);
+    const findings = await allFindings(w, sim);
+    expect(findings.length).toBeGreaterThan(0);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => c.state)).toEqual(["done", "done"]);
+    const review = controls.find((c) => c.control === "signin-review");
+    // Several pages per stream and slice: a stop can fall inside a slice.
+    expect(review?.pages).toBeGreaterThan(12);
+    expect(await spooled(w)).toEqual([]);
+    reference = { findings, evidence: await evidenceOf(w, controls), pages: count.pages() };
+  });
+
+  it("a worker killed mid-slice resumes at the page after its last checkpoint: each kill costs one page, same findings and evidence", async () => {
+    expect(reference).toBeDefined();
+    const kills = new Set([4, 9, 15]);
+    const count = counting(kills);
+    const w = world(sim, SETTINGS, count.wrap);
+    await plan(w);
+    const run = await runUntilIdle(w);
+    expect(run.errors).toBe(kills.size);
+    expect(await allFindings(w, sim)).toEqual(reference.findings);
+    expect(await evidenceOf(w, await allControls(w, sim))).toEqual(reference.evidence);
+    // Only the page each kill interrupted is read again (a checkpoint per slice would re-read the slices begun).
+    expect(count.pages() - reference.pages).toBe(kills.size);
+    expect(await spooled(w)).toEqual([]);
+  });
+
+  it("a turn out of time stops after its current page; the next goes on from the cursor and the spool holds exactly the pages read", async () => {
+    expect(reference).toBeDefined();
+    const count = counting();
+    const w = world(sim, SETTINGS, count.wrap);
+    const deps: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    await plan(w);
+    let insideStream = 0;
+    for (let turn = 0; turn < 200; turn++) {
+      const before = count.pages();
+      const outcome = await runControlTurn(deps, `turn-${String(turn)}`);
+      if (outcome.kind === "idle") break;
+      // Out of time from the start: every turn reads one page (at least one, so every turn makes progress).
+      expect(count.pages() - before).toBe(1);
+      const cp = await storedPass(w);
+      if (cp.finished) continue;
+      // The checkpoint names exactly the pages in the spool, and none of a slice already consumed.
+      const expected = cp.reading.flatMap((c) => c.streams.flatMap((s, i) => Array.from({ length: s.pages }, (_, p) => `${tenantId}/w-big/signins/g0/${c.from}/${PASS_STREAMS.signins[i] ?? "?"}/${String(p)}.json`)));
+      expect((await spooled(w)).sort()).toEqual(expected.sort());
+      if (cp.reading.some((c) => c.streams.some((st) => st.nextLink !== null))) insideStream++;
+    }
+    // Many turns stopped inside a stream, between two pages Graph links with a nextLink.
+    expect(insideStream).toBeGreaterThan(5);
+    expect(count.pages()).toBe(reference.pages);
+    expect(await allFindings(w, sim)).toEqual(reference.findings);
+    expect(await evidenceOf(w, await allControls(w, sim))).toEqual(reference.evidence);
+    expect(await spooled(w)).toEqual([]);
+  });
+
+  it("a slice whose nextLink Graph refuses, or whose spooled pages are gone, is read again from its start: same findings and evidence", async () => {
+    expect(reference).toBeDefined();
+    const w = world(sim, SETTINGS);
+    const deps: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    await plan(w);
+    // Turns of one page each until the slice being read stands inside a stream.
+    const inside = (cp: PassCheckpoint) => cp.reading[0]?.streams.find((s) => s.nextLink !== null);
+    for (let i = 0; i < 20; i++) {
+      await runControlTurn(deps, `turn-${String(i)}`);
+      if (inside(await storedPass(w))) break;
+    }
+    // An expired $skiptoken: the simulator answers 400, as Graph does for a token it no longer knows.
+    const row = await w.services.controlRuns.get(tenantId, "w-big", "signin-review");
+    const stored = row?.checkpoint as { pass: PassCheckpoint };
+    const stream = inside(stored.pass);
+    expect(stream?.nextLink).toContain("$skiptoken=");
+    if (stream) stream.nextLink = (stream.nextLink ?? "").replace(/\$skiptoken=[^&]*/, "$skiptoken=expired");
+    expect(row && (await w.services.controlRuns.save(row, { summary: controlSummary(row), checkpoint: stored, urgency: row.urgency }))).toBeDefined();
+    await runControlTurn(deps, "refused");
+    expect(w.log.lines.join("\n")).toContain("a slice cannot resume where it stopped");
+    // Then the spool is lost (e.g. deleted by hand): the slice being read starts over again.
+    const pagesRead = (cp: PassCheckpoint) => cp.reading.reduce((n, c) => n + c.streams.reduce((m, st) => m + st.pages, 0), 0);
+    for (let i = 0; i < 20 && pagesRead(await storedPass(w)) < 2; i++) await runControlTurn(deps, `more-${String(i)}`);
+    expect(await w.services.reviewSpool.removeUnder(`${tenantId}/`)).toBeGreaterThan(1);
+    const lines = w.log.lines.length;
+    await runUntilIdle(w);
+    expect(w.log.lines.slice(lines).join("\n")).toContain("is not spooled");
+    expect(await allFindings(w, sim)).toEqual(reference.findings);
+    expect(await evidenceOf(w, await allControls(w, sim))).toEqual(reference.evidence);
+  });
+});
+
+describe("control runner: an open window preserved over many turns", () => {
+  let sim: GraphSimulator;
+  beforeAll(async () => {
+    sim = await startGraphSimulator({ seed: 5, now: NOW, days: 10, throttling: false, tenants: [{ displayName: "Open", licence: "p2", users: 40 }] });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(async () => {
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+  });
+
+  it("keeps one evidence segment while the clock moves on between turns, then stores each record of it once", async () => {
+    const tenantId = sim.tenants[0]?.id ?? "";
+    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    // Every turn out of time at once, and an hour later than the last: the open window's end (now) moves each turn.
+    const deps: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Open"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), start: "2024-09-19T00:00:00.000Z", end: null, status: "confirmed", windowId: "w-open" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
+    let turns = 0;
+    for (; turns < 300; turns++) {
+      const outcome = await runControlTurn(deps, `turn-${String(turns)}`);
+      if (outcome.kind === "idle") break;
+      expect(outcome).toMatchObject({ kind: "ran" });
+      w.clock.advance(3_600_000);
+    }
+    expect(turns).toBeGreaterThan(5);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+    const preserve = controls.find((c) => c.control === "preserve");
+    const manifest = await w.services.evidence.readManifest(preserve?.evidence?.manifestPath ?? "");
+    const truth = signInsBetween(sim, tenantId, manifest?.reviewed.from ?? "", manifest?.reviewed.to ?? "");
+    const stored: string[] = [];
+    for (const blob of manifest?.blobs ?? []) {
+      for await (const line of w.services.evidence.readLines(blob.path)) stored.push((JSON.parse(line) as { id: string }).id);
+    }
+    expect(truth.size).toBeGreaterThan(500);
+    expect(stored.length).toBe(truth.size);
+    expect(new Set(stored)).toEqual(truth);
   });
 });

@@ -179,9 +179,13 @@ describe("Graph adapter: paging and checkpoints (throttling off)", () => {
     const graph = unthrottled(sim)(tenant);
     const single = graph.pages(`/admin/serviceAnnouncement/issues/${(sim.dataset.serviceIssues()[0]?.id) ?? ""}`);
     expect(await caught(ids(single))).toMatchObject({ code: "graph-invalid-response" });
+    // A stored checkpoint's nextLink is checked before anything is sent: our bearer token only ever goes to Graph.
+    const before = sim.requests.length;
     const evil = graph.pages("/x", { checkpoint: { nextLink: "https://evil.example/steal", lastTimestamp: null } });
-    // The nextLink of a checkpoint is sent only to Graph: here the simulator answers 404 for the unknown host path.
-    await expect(ids(evil)).rejects.toBeInstanceOf(GraphRequestError);
+    const refused = await caught(ids(evil));
+    expect(refused).toBeInstanceOf(GraphRequestError);
+    expect(refused).toMatchObject({ code: "graph-invalid-response" });
+    expect(sim.requests.length).toBe(before);
   });
 });
 

@@ -42,13 +42,13 @@ describe("review slices follow the volume (throttling off)", () => {
     let fetching = 0;
     const alongsideOnFirstDay: number[] = [];
     const source: ReviewSource = {
-      async *pages(tenant, stream, from, to, select) {
+      async *pages(tenant, stream, from, to, select, resume) {
         if (stream === "signIns:v1.0") {
           if (from.getTime() > Date.parse(FROM) && from.getTime() < Date.parse(FROM) + 24 * 3_600_000) alongsideOnFirstDay.push(fetching);
           fetching++;
         }
         try {
-          yield* inner.pages(tenant, stream, from, to, select);
+          yield* inner.pages(tenant, stream, from, to, select, resume);
         } finally {
           if (stream === "signIns:beta") fetching--;
         }

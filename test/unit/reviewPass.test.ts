@@ -71,6 +71,12 @@ describe("extendPass: a window that grows keeps what was read", () => {
     expect(grown).toMatchObject({ reviewTo: "2024-09-19T16:00:00.000Z", segmentFrom: "2024-09-10T00:00:00.000Z", next: "2024-09-10T00:00:00.000Z", finished: false });
     expect(extendPass(first, "2024-09-09T00:00:00.000Z", NOW)).toBe(first);
   });
+
+  it("leaves a pass still reading as it is (an open window's end moves every turn; its blobs are named by the range)", () => {
+    const reading = { ...startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0 }), next: "2024-09-10T00:00:00.000Z" };
+    expect(extendPass(reading, null, new Date(NOW.getTime() + 3_600_000))).toBe(reading);
+    expect(extendPass(reading, "2024-09-30T00:00:00.000Z", new Date(NOW.getTime() + 86_400_000))).toBe(reading);
+  });
 });
 
 describe("deadlineAtRisk: forecast against retention", () => {

@@ -100,6 +100,10 @@ export async function* graphPages<T = unknown>(
   options: PageOptions<T> = {},
 ): AsyncGenerator<GraphPage<T>, void, undefined> {
   let url: string | null = options.checkpoint ? options.checkpoint.nextLink : firstPageUrl(path, options);
+  // A stored checkpoint is checked like a nextLink Graph sent: our bearer token only ever goes to Graph.
+  if (url !== null && !url.startsWith(`${GRAPH_ORIGIN}/`)) {
+    throw new GraphRequestError("graph-invalid-response", 0, `a checkpoint's nextLink is outside ${GRAPH_ORIGIN}`, { tenantId });
+  }
   let lastTimestamp = options.checkpoint?.lastTimestamp ?? null;
   while (url !== null) {
     const body = await get(url);

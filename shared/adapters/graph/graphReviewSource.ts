@@ -1,4 +1,5 @@
-import type { ReviewSource, ReviewStream } from "../../app/reviewSource.js";
+import { ResumeRejectedError, type ReviewPage, type ReviewSource, type ReviewStream } from "../../app/reviewSource.js";
+import { GraphRequestError } from "./graphErrors.js";
 import type { GraphClientFactory } from "./graphClientFactory.js";
 import { graphFilter, type PageOptions } from "./graphPager.js";
 
@@ -67,10 +68,26 @@ const STREAMS: Readonly<Record<ReviewStream, StreamQuery>> = {
 export class GraphReviewSource implements ReviewSource {
   constructor(private readonly graph: GraphClientFactory) {}
 
-  async *pages(tenantId: string, stream: ReviewStream, from: Date, to: Date, select: readonly string[] | undefined): AsyncIterable<unknown[]> {
+  async *pages(tenantId: string, stream: ReviewStream, from: Date, to: Date, select: readonly string[] | undefined, resume?: string): AsyncIterable<ReviewPage> {
     const q = STREAMS[stream];
-    const options: PageOptions<unknown> = { filter: q.filter(from, to), top: q.top, version: q.version, ...(select ? { select } : {}) };
-    for await (const page of this.graph(tenantId).pages(q.path, options)) yield page.items;
+    const options: PageOptions<unknown> = {
+      filter: q.filter(from, to),
+      top: q.top,
+      version: q.version,
+      ...(select ? { select } : {}),
+      ...(resume !== undefined ? { checkpoint: { nextLink: resume, lastTimestamp: null } } : {}),
+    };
+    let first = true;
+    try {
+      for await (const page of this.graph(tenantId).pages(q.path, options)) {
+        first = false;
+        yield { items: page.items, nextLink: page.checkpoint.nextLink };
+      }
+    } catch (error) {
+      // A 4xx on a stored nextLink: its $skiptoken expired (Graph keeps them a limited time) or never was Graph's.
+      if (first && resume !== undefined && error instanceof GraphRequestError && error.code === "graph-bad-request") throw new ResumeRejectedError(stream, { cause: error });
+      throw error;
+    }
   }
 
   describe(stream: ReviewStream, from: Date, to: Date, select: readonly string[] | undefined): { request: string; filter: string; select?: string[] } {

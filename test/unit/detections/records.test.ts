@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { GraphDataset, HOUR_MS } from "../../../local/graphSimulator/dataGenerator.js";
 import { SIGN_IN_FIELDS, type SignIn } from "../../../local/graphSimulator/records.js";
 import {
+  AuditDetectors,
   DEFAULT_THRESHOLDS,
   RiskDetectors,
   SIGN_IN_SELECT,
@@ -11,7 +12,7 @@ import {
   toSignInRecord,
 } from "../../../shared/domain/detections/index.js";
 import { fixtureJson, fixtureText, mutableFixture } from "../../support/fixtures.js";
-import { NOW } from "./dataset.js";
+import { audits, detectAll, makeDataset, NOW, privilegedOf, risks, signIns } from "./dataset.js";
 
 /** The v1.0 sample as published is not valid JSON (a trailing comma after the last policy); the fix is the only change. */
 function v1Sample(): Record<string, unknown> {
@@ -223,5 +224,32 @@ describe("toRiskRecord", () => {
     expect(run({ riskState: "dismissed" })).toEqual([]);
     expect(run({ riskLevel: "low" })).toEqual([]);
     expect(run({ riskLevel: "high" })[0]?.severity).toBe("high");
+  });
+});
+
+describe("normalised records through the review spool (JSON)", () => {
+  it("come back equal, and the detectors find the same in them (a resumed slice reads its pages from the spool)", () => {
+    const dataset = makeDataset("spool-json", [{ displayName: "Spool", licence: "p2", users: 30 }], 10);
+    const tenantId = dataset.tenants[0]?.id ?? "";
+    const roundTrip = <T>(records: Iterable<T>): T[] => JSON.parse(JSON.stringify([...records])) as T[];
+    const signInRecords = [...signIns(dataset, tenantId)];
+    const auditRecords = [...audits(dataset, tenantId)];
+    const riskRecords = [...risks(dataset, tenantId)];
+    expect(signInRecords.length).toBeGreaterThan(1000);
+    expect(roundTrip(signInRecords)).toEqual(signInRecords);
+    expect(roundTrip(auditRecords)).toEqual(auditRecords);
+    expect(roundTrip(riskRecords)).toEqual(riskRecords);
+
+    const direct = detectAll(dataset, tenantId);
+    expect(direct.signIns.length + direct.audits.length + direct.risks.length).toBeGreaterThan(0);
+    const s = new SignInDetectors(DEFAULT_THRESHOLDS, privilegedOf(dataset, tenantId));
+    for (const r of roundTrip(signInRecords)) s.observe(r);
+    const a = new AuditDetectors(DEFAULT_THRESHOLDS);
+    for (const r of roundTrip(auditRecords)) a.observe(r);
+    const k = new RiskDetectors(DEFAULT_THRESHOLDS);
+    for (const r of roundTrip(riskRecords)) k.observe(r);
+    expect(s.finish()).toEqual(direct.signIns);
+    expect(a.finish()).toEqual(direct.audits);
+    expect(k.finish()).toEqual(direct.risks);
   });
 });
