@@ -142,7 +142,7 @@ export function createServices(settings: Settings, overrides: Partial<Services> 
       mail: graph ? new GraphMailChannel(graph) : undefined,
       teams: new TeamsWorkflowChannel(),
     },
-    controlRuns: new TableControlStore(account),
+    controlRuns: new TableControlStore(account, { container: settings.BLINDWINDOW_SPOOL_CONTAINER }),
     findings: new TableFindingStore(account),
     evidence: new BlobEvidenceStore(account, settings.BLINDWINDOW_EVIDENCE_CONTAINER),
     reviewSpool: new BlobReviewSpool(account, settings.BLINDWINDOW_SPOOL_CONTAINER),

@@ -139,7 +139,8 @@ output deploymentContainerName string = account::blobService::deploymentContaine
 output evidenceContainerName string = account::blobService::evidenceContainer.name
 
 // Spooled pages a review left behind (superseded, restarted, or a tenant removed mid-review) are deleted after
-// spoolRetentionDays; the evidence container is not matched.
+// spoolRetentionDays. Not matched: the evidence container, and the spool's detector-state/ (a control's detector
+// state too large for its Controls row, referenced by the row until the app replaces it).
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: account
   name: 'default'
@@ -151,7 +152,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
           enabled: true
           type: 'Lifecycle'
           definition: {
-            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${spoolContainerName}/'] }
+            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${spoolContainerName}/pages/'] }
             actions: { baseBlob: { delete: { daysAfterModificationGreaterThan: spoolRetentionDays } } }
           }
         }

@@ -354,7 +354,7 @@ function recordMs(kind: PassKind, raw: unknown): number {
 
 /** Where a review's spooled pages live: per tenant, window, pass and generation, then slice, stream and page. */
 function spoolPrefix(cp: PassCheckpoint): string {
-  return `${cp.tenantId}/${cp.windowId}/${cp.kind}/g${String(cp.generation)}/`;
+  return `pages/${cp.tenantId}/${cp.windowId}/${cp.kind}/g${String(cp.generation)}/`;
 }
 
 function spoolPath(cp: PassCheckpoint, cursor: SliceCursor, stream: ReviewStream, page: number): string {

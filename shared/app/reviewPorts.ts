@@ -67,13 +67,20 @@ export interface ControlRow extends ControlSummary {
   leaseUntil?: string;
   /** The runner's resumable state (JSON), absent before the first checkpoint. */
   checkpoint?: unknown;
+  /**
+   * The detectors' state (JSON), kept apart from the checkpoint because it is the large part and changes only when
+   * a slice is consumed, not with every page. Loaded by `get` and `claim` (rows from `listUnfinished` may lack it).
+   */
+  detector?: unknown;
+  /** Opaque reference to the stored detector state (its content hash): a save of the same state writes nothing. */
+  detectorRef?: string;
   /** Opaque concurrency token: every write below is conditional on it. */
   etag: string;
 }
 
 /** The summary part of a row (what the API, tasks and reports see), without lease, urgency, checkpoint and ETag. */
 export function controlSummary(row: ControlRow): ControlSummary {
-  const { urgency: _u, leaseOwner: _o, leaseUntil: _l, checkpoint: _c, etag: _e, ...summary } = row;
+  const { urgency: _u, leaseOwner: _o, leaseUntil: _l, checkpoint: _c, detector: _d, detectorRef: _r, etag: _e, ...summary } = row;
   return summary;
 }
 
@@ -93,8 +100,9 @@ export interface ControlRunStore extends ControlStore {
    */
   claim(row: ControlRow, owner: string, leaseUntil: Date, at: Date): Promise<ControlRow | undefined>;
   /**
-   * Writes progress (summary, checkpoint, urgency; a new lease end while running) if the row is still as this
-   * worker last wrote it. Undefined when the lease was lost (another worker took over): the caller stops.
+   * Writes progress (summary, checkpoint, detector state, urgency; a new lease end while running) if the row is
+   * still as this worker last wrote it. Undefined when the lease was lost (another worker took over): the caller
+   * stops. The detector state is written only when its content changed; one too large for the row goes to Blob.
    */
-  save(row: ControlRow, update: { summary: ControlSummary; checkpoint?: unknown; urgency: string; leaseUntil?: Date }): Promise<ControlRow | undefined>;
+  save(row: ControlRow, update: { summary: ControlSummary; checkpoint?: unknown; detector?: unknown; urgency: string; leaseUntil?: Date }): Promise<ControlRow | undefined>;
 }

@@ -245,7 +245,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
     // worker killed before its first slice resumes the same review instead of starting a later one.
     const saved = await deps.controlRuns.save(row, {
       summary: { ...controlSummary(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() },
-      checkpoint: { pass: cp, findingIds: checkpointFindingIds(row), thresholds: thresholdsKey },
+      ...stored(cp, checkpointFindingIds(row), thresholdsKey),
       urgency: urgencyOf(cp, retention),
       leaseUntil: new Date(startedAt.getTime() + deps.options.leaseMs),
     });
@@ -305,7 +305,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
         summary = summarise(c, "running");
         const saved = await deps.controlRuns.save(current, {
           summary,
-          checkpoint: { pass: c, findingIds: [...findingIds], thresholds: thresholdsKey },
+          ...stored(c, [...findingIds], thresholdsKey),
           urgency: urgencyOf(c, retention),
           leaseUntil: new Date(now.getTime() + deps.options.leaseMs),
         });
@@ -320,7 +320,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
       onPage: async (c) => {
         const saved = await deps.controlRuns.save(current, {
           summary: { ...summary, pages: c.pages + c.reading.reduce((n, s) => n + s.streams.reduce((m, st) => m + st.pages, 0), 0) },
-          checkpoint: { pass: c, findingIds: [...findingIds], thresholds: thresholdsKey },
+          ...stored(c, [...findingIds], thresholdsKey),
           urgency: urgencyOf(c, retention),
           leaseUntil: new Date(deps.clock.now().getTime() + deps.options.leaseMs),
         });
@@ -345,7 +345,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
     // Hand the control on: the lease ends now, so the next turn (any worker) can claim it at once.
     const released = await deps.controlRuns.save(current, {
       summary,
-      checkpoint: { pass: result.checkpoint, findingIds: [...findingIds], thresholds: thresholdsKey },
+      ...stored(result.checkpoint, [...findingIds], thresholdsKey),
       urgency: urgencyOf(result.checkpoint, retention),
       leaseUntil: new Date(deps.clock.now().getTime() - 1),
     });
@@ -386,7 +386,7 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
 
   const finishedAt = deps.clock.now().toISOString();
   const done: ControlSummary = { ...summarise(final, "done"), finishedAt, ...(evidence ? { evidence } : {}) };
-  const saved = await deps.controlRuns.save(current, { summary: done, checkpoint: { pass: final, findingIds: [...findingIds], thresholds: thresholdsKey }, urgency: urgencyOf(final, retention) });
+  const saved = await deps.controlRuns.save(current, { summary: done, ...stored(final, [...findingIds], thresholdsKey), urgency: urgencyOf(final, retention) });
   if (!saved) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
   if (preserveRow && evidence) {
     // The review's pass preserved the records: its preserve control is done with it.
@@ -412,11 +412,21 @@ async function finish(deps: ControlRunDeps, row: ControlRow, summary: ControlSum
   await deps.controlRuns.save(row, { summary, urgency: row.urgency });
 }
 
+/**
+ * What a save stores of a pass: the checkpoint without the detector state, which goes apart (the store writes it
+ * only when it changed: it changes per slice, the checkpoint per page).
+ */
+function stored(cp: PassCheckpoint, findingIds: string[], thresholds: string): { checkpoint: unknown; detector: unknown } {
+  return { checkpoint: { pass: { ...cp, detector: null }, findingIds, thresholds }, detector: cp.detector ?? null };
+}
+
 function readCheckpoint(row: ControlRow): PassCheckpoint | undefined {
-  const stored = row.checkpoint as { pass?: unknown } | undefined;
-  if (!stored || typeof stored !== "object" || !("pass" in stored)) return undefined;
-  const parsed = PassCheckpointSchema.safeParse(stored.pass);
-  return parsed.success ? parsed.data : undefined;
+  const saved = row.checkpoint as { pass?: unknown } | undefined;
+  if (!saved || typeof saved !== "object" || !("pass" in saved)) return undefined;
+  const parsed = PassCheckpointSchema.safeParse(saved.pass);
+  if (!parsed.success) return undefined;
+  // Checkpoints of older versions hold the detector state inside the pass.
+  return row.detector !== undefined ? { ...parsed.data, detector: row.detector } : parsed.data;
 }
 
 function checkpointFindingIds(row: ControlRow): string[] {

@@ -13,6 +13,7 @@ import type { ReviewSource } from "../../shared/app/reviewSource.js";
 import { controlSummary, type ControlSummary } from "../../shared/app/reviewPorts.js";
 import { PASS_STREAMS, PassCheckpointSchema, type PassCheckpoint } from "../../shared/app/reviewPass.js";
 import { storageAccountFromSettings } from "../../shared/adapters/storageAccount.js";
+import { TableControlStore } from "../../shared/adapters/tableReviewStore.js";
 import type { BlindWindow } from "../../shared/domain/blindWindow.js";
 import { CONTROLS_BY_SOURCE } from "../../shared/domain/controlPlan.js";
 import type { Finding, RuleId } from "../../shared/domain/finding.js";
@@ -514,6 +515,26 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     expect(await spooled(w)).toEqual([]);
   });
 
+  it("with detector state too large for the row (spilled to Blob), a killed review gives the same findings and evidence", async () => {
+    expect(reference).toBeDefined();
+    const kills = new Set([5, 12]);
+    const count = counting(kills);
+    const w = world(sim, SETTINGS, count.wrap);
+    // Every detector state above 512 bytes of gzip goes to Blob.
+    const controlRuns = new TableControlStore(storageAccountFromSettings(w.services.settings), { container: w.services.settings.BLINDWINDOW_SPOOL_CONTAINER, inlineMaxBytes: 512 });
+    const deps: ControlRunDeps = { ...w.deps, controlRuns };
+    await plan(w);
+    const run = await runUntilIdle({ ...w, deps });
+    expect(run.errors).toBe(kills.size);
+    expect(await allFindings(w, sim)).toEqual(reference.findings);
+    expect(await evidenceOf(w, await allControls(w, sim))).toEqual(reference.evidence);
+    expect(count.pages() - reference.pages).toBe(kills.size);
+    // Only the finished review's last state is left, named by its row; no page is left in the spool.
+    const left = await spooled(w);
+    expect(left).toEqual([expect.stringMatching(new RegExp(`^detector-state/${tenantId}/w-big/signin-review/[0-9a-f]{64}\\.json\\.gz$`))]);
+    expect((await controlRuns.get(tenantId, "w-big", "signin-review"))?.detectorRef).toMatch(/@blob$/);
+  });
+
   it("a turn out of time stops after its current page; the next goes on from the cursor and the spool holds exactly the pages read", async () => {
     expect(reference).toBeDefined();
     const count = counting();
@@ -530,7 +551,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
       const cp = await storedPass(w);
       if (cp.finished) continue;
       // The checkpoint names exactly the pages in the spool, and none of a slice already consumed.
-      const expected = cp.reading.flatMap((c) => c.streams.flatMap((s, i) => Array.from({ length: s.pages }, (_, p) => `${tenantId}/w-big/signins/g0/${c.from}/${PASS_STREAMS.signins[i] ?? "?"}/${String(p)}.json`)));
+      const expected = cp.reading.flatMap((c) => c.streams.flatMap((s, i) => Array.from({ length: s.pages }, (_, p) => `pages/${tenantId}/w-big/signins/g0/${c.from}/${PASS_STREAMS.signins[i] ?? "?"}/${String(p)}.json`)));
       expect((await spooled(w)).sort()).toEqual(expected.sort());
       if (cp.reading.some((c) => c.streams.some((st) => st.nextLink !== null))) insideStream++;
     }
@@ -565,7 +586,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     // Then the spool is lost (e.g. deleted by hand): the slice being read starts over again.
     const pagesRead = (cp: PassCheckpoint) => cp.reading.reduce((n, c) => n + c.streams.reduce((m, st) => m + st.pages, 0), 0);
     for (let i = 0; i < 20 && pagesRead(await storedPass(w)) < 2; i++) await runControlTurn(deps, `more-${String(i)}`);
-    expect(await w.services.reviewSpool.removeUnder(`${tenantId}/`)).toBeGreaterThan(1);
+    expect(await w.services.reviewSpool.removeUnder(`pages/${tenantId}/`)).toBeGreaterThan(1);
     const lines = w.log.lines.length;
     await runUntilIdle(w);
     expect(w.log.lines.slice(lines).join("\n")).toContain("is not spooled");
