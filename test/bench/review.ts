@@ -2,8 +2,10 @@
  * Review benchmark (issue 5): a 17-day window of ≥ 1 M sign-ins read through the review pipeline against the Graph
  * simulator with Graph's throttling on and realistic page latency, both scaled by one factor so the run takes a
  * minute, not hours (printed). Figures, all from the same run:
- * - throughput vs the throttle ceiling (5 pages of 1,000 per 10 s per tenant) and vs the same window read one page
- *   at a time, as peer tools do (one query per stream, sequential `@odata.nextLink`);
+ * - throughput vs the throttle ceiling (5 pages of 1,000 per 10 s per tenant) of the control runner as deployed (a
+ *   `controlRun` turn: lease, a checkpoint in the Controls row and the page in the Blob spool after every page,
+ *   findings, against an Azurite process), of the review pass alone (no storage), and of the same window read one
+ *   page at a time, as peer tools do (one query per stream, sequential `@odata.nextLink`);
  * - peak RSS of the streaming review for 1 M vs 5 M records (flat), and of a collect-everything-then-analyse run.
  * The simulator runs in its own process (its page generation must not share the measured event loop); each memory
  * run is a process of its own so its peak RSS is its own.
@@ -14,6 +16,14 @@ import { createGraphClientFactory } from "../../shared/adapters/graph/graphClien
 import { GraphReviewSource } from "../../shared/adapters/graph/graphReviewSource.js";
 import { advancePass, startPass, DEFAULT_PASS_OPTIONS } from "../../shared/app/reviewPass.js";
 import { loadSettings } from "../../shared/config.js";
+import { createLogger } from "../../shared/adapters/logger.js";
+import { controlRunDeps } from "../../functions/controlRun.js";
+import { runControlTurn } from "../../shared/app/runControl.js";
+import { createServices } from "../../shared/runtime.js";
+import { AzuriteProcess } from "../../local/azuriteProcess.js";
+import type { BlindWindow } from "../../shared/domain/blindWindow.js";
+import { tenantProfile } from "../support/builders.js";
+import { ManualClock } from "../support/storage.js";
 import type { GraphSimulatorOptions } from "../../local/graphSimulator/startGraphSimulator.js";
 import { runTs, spawnTs, waitForOutput } from "../support/processes.js";
 import type { BenchReport } from "./stats.js";
@@ -70,6 +80,33 @@ export async function runReviewBench(options: { quick: boolean }): Promise<Bench
   const settings = loadSettings({ BLINDWINDOW_GRAPH_BASE_URL: sim.url });
   const ceilingRecordsPerSecond = 1000 * 5 / (10 / scale);
 
+  // 1a. The control runner as deployed: controlRun turns until the review is done, with storage in its own process.
+  const azurite = await AzuriteProcess.start();
+  const runner = await (async () => {
+    const clock = new ManualClock(new Date(NOW));
+    const runnerSettings = loadSettings({ AzureWebJobsStorage: azurite.connectionString, BLINDWINDOW_GRAPH_BASE_URL: sim.url, BLINDWINDOW_REVIEW_BASELINE_DAYS: "0", BLINDWINDOW_CONTROL_BUDGET_SECONDS: "540" });
+    const graph = createGraphClientFactory(runnerSettings, { timeScale: scale });
+    const services = createServices(runnerSettings, { clock, logger: createLogger(() => undefined, "error"), reviewSource: new GraphReviewSource(graph) });
+    await services.tenants.putMany([{ ...tenantProfile(tenantId, "Bench"), licence: "p2", logSources: ["entra-signin"] }], clock.now());
+    const window: BlindWindow = { tenantId, source: "entra-signin", windowId: "w-bench", start: from, end: to, effect: "loss", status: "resolved", notices: ["bench"], reviewDeadline: new Date(Date.parse(from) + 30 * DAY_MS).toISOString(), history: [] };
+    await services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await services.controls.plan(window, ["signin-review"], clock.now());
+    const deps = controlRunDeps(services, createLogger(() => undefined, "error"));
+    const started = performance.now();
+    let turns = 0;
+    for (;;) {
+      const row = await services.controlRuns.get(tenantId, window.windowId, "signin-review");
+      if (!row || row.state === "done" || row.state === "failed") {
+        if (row?.state !== "done") throw new Error(`the bench review ended ${row?.state ?? "missing"}: ${row?.error ?? ""}`);
+        return { ms: performance.now() - started, records: Object.values(row.recordsRead).reduce((a, b) => a + b, 0), pages: row.pages, turns, throttled: graph.stats().throttled };
+      }
+      await runControlTurn(deps, `bench-${String(turns++)}`);
+    }
+  })();
+  await azurite.stop();
+  await sleep(2 * (10_000 / scale) + 100);
+
+  // 1b. The review pass alone (no storage, no checkpoints): what the storage path costs is the difference.
   const ours = createGraphClientFactory(settings, { timeScale: scale });
   const oursStart = performance.now();
   const cp = startPass({ kind: "signins", tenantId, windowId: "bench", windowStart: from, windowEnd: to, retentionDays: 30, detect: true, preserve: false, privilegedUserIds: [] }, new Date(NOW), { baselineDays: 0 });
@@ -99,11 +136,13 @@ export async function runReviewBench(options: { quick: boolean }): Promise<Bench
   await stop(sim);
 
   const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
+  const runnerRate = rate(runner.records, runner.ms);
   const oursRate = rate(records, oursMs);
   const peerRate = rate(peerRecords, peerMs);
   const throughputRows = [
     { run: "ceiling: 5 pages × 1,000 per 10 s", records: null, pages: null, seconds: null, "records/s": Math.round(ceilingRecordsPerSecond), "of ceiling": 1, "429s": null },
-    { run: `review pipeline (slices of ${DEFAULT_PASS_OPTIONS.sliceTargetRecords.toLocaleString("en-US")}, concurrency ${String(DEFAULT_PASS_OPTIONS.concurrency)}, detectors)`, records, pages: result.checkpoint.pages, seconds: +(oursMs / 1000).toFixed(1), "records/s": oursRate, "of ceiling": +(oursRate / ceilingRecordsPerSecond).toFixed(3), "429s": oursStats.throttled },
+    { run: `control runner as deployed: checkpoint per page in Azurite (${String(runner.turns)} turn${runner.turns === 1 ? "" : "s"})`, records: runner.records, pages: runner.pages, seconds: +(runner.ms / 1000).toFixed(1), "records/s": runnerRate, "of ceiling": +(runnerRate / ceilingRecordsPerSecond).toFixed(3), "429s": runner.throttled },
+    { run: `review pass alone (slices of ${DEFAULT_PASS_OPTIONS.sliceTargetRecords.toLocaleString("en-US")}, concurrency ${String(DEFAULT_PASS_OPTIONS.concurrency)}, detectors, no storage)`, records, pages: result.checkpoint.pages, seconds: +(oursMs / 1000).toFixed(1), "records/s": oursRate, "of ceiling": +(oursRate / ceilingRecordsPerSecond).toFixed(3), "429s": oursStats.throttled },
     { run: "one page at a time (peer tools)", records: peerRecords, pages: peerPages, seconds: +(peerMs / 1000).toFixed(1), "records/s": peerRate, "of ceiling": +(peerRate / ceilingRecordsPerSecond).toFixed(3), "429s": peer.stats().throttled },
   ];
 
@@ -149,8 +188,8 @@ export async function runReviewBench(options: { quick: boolean }): Promise<Bench
     ],
     targets: [
       { target: "≥ 1,000,000 sign-ins in the window (full run)", met: records >= 1_000_000, detail: records.toLocaleString("en-US") },
-      { target: "≥ 90% of the throttle ceiling", met: oursRate / ceilingRecordsPerSecond >= 0.9, detail: (oursRate / ceilingRecordsPerSecond).toFixed(3) },
-      { target: "faster than one page at a time", met: oursRate > peerRate, detail: `${(oursRate / peerRate).toFixed(2)}×` },
+      { target: "≥ 90% of the throttle ceiling (control runner as deployed)", met: runnerRate / ceilingRecordsPerSecond >= 0.9, detail: `${(runnerRate / ceilingRecordsPerSecond).toFixed(3)} (review pass alone ${(oursRate / ceilingRecordsPerSecond).toFixed(3)})` },
+      { target: "faster than one page at a time", met: runnerRate > peerRate, detail: `${(runnerRate / peerRate).toFixed(2)}×` },
       { target: "memory runs of ≥ 1,000,000 and ≥ 5,000,000 records (full run)", met: one.records >= 1_000_000 && five.records >= 5_000_000, detail: `${one.records.toLocaleString("en-US")} and ${five.records.toLocaleString("en-US")}` },
       { target: "flat memory: N vs 5 N records within 20%", met: flat < 0.2, detail: `${one.maxRssMiB} vs ${five.maxRssMiB} MiB (${(flat * 100).toFixed(1)}%)` },
       { target: "streaming below collect-everything", met: one.maxRssMiB < collect.maxRssMiB, detail: `${one.maxRssMiB} vs ${collect.maxRssMiB} MiB` },
