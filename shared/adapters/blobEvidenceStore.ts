@@ -7,6 +7,7 @@ import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import { EvidenceBlocksMissingError, EvidenceConflictError, type EvidenceStore } from "../app/evidencePorts.js";
 import { EvidenceManifestSchema, isEvidenceBlockId, isEvidencePath, sameEvidence, type EvidenceManifest } from "../domain/evidencePath.js";
 import { NotFoundError, StorageUnavailableError } from "../errors.js";
+import { LazyContainer } from "./blobContainers.js";
 import type { StorageAccount } from "./storageAccount.js";
 import { guardStorage, isStatus, storageErrorInfo } from "./storageErrors.js";
 
@@ -126,16 +127,14 @@ async function* gunzipLines(source: NodeJS.ReadableStream, operation: string): A
  * on first write; reads never create it (a missing container holds nothing).
  */
 export class BlobEvidenceStore implements EvidenceStore {
-  private client: ContainerClient | undefined;
-  private ready: Promise<void> | undefined;
+  private readonly lazy: LazyContainer;
 
-  // The client is made on first use: commands that never touch evidence (ingest, tenants) must work with a
-  // connection string that names no blob endpoint.
-  constructor(private readonly account: StorageAccount, private readonly containerName: string) {}
+  constructor(account: StorageAccount, containerName: string) {
+    this.lazy = new LazyContainer(account, containerName);
+  }
 
   private get container(): ContainerClient {
-    this.client ??= this.account.blobService().getContainerClient(this.containerName);
-    return this.client;
+    return this.lazy.container;
   }
 
   async stageBlock(blobPath: string, blockId: string, lines: readonly string[]): Promise<{ records: number; bytes: number }> {
@@ -147,7 +146,7 @@ export class BlobEvidenceStore implements EvidenceStore {
     const md5 = createHash("md5").update(body).digest();
     const blob = this.container.getBlockBlobClient(blobPath);
     const outcome = await guardStorage("stage evidence block", () =>
-      this.write(async (): Promise<{ bytes: number } | undefined> => {
+      this.lazy.write(async (): Promise<{ bytes: number } | undefined> => {
         try {
           await blob.stageBlock(blockId, body, body.length, { transactionalContentMD5: md5 });
           return { bytes: body.length };
@@ -171,7 +170,7 @@ export class BlobEvidenceStore implements EvidenceStore {
     const ids = [...blockIds];
     const blob = this.container.getBlockBlobClient(blobPath);
     const outcome = await guardStorage("commit evidence blob", () =>
-      this.write(async (): Promise<CommitOutcome> => {
+      this.lazy.write(async (): Promise<CommitOutcome> => {
         try {
           const response = await blob.commitBlockList(ids, {
             conditions: { ifNoneMatch: "*" },
@@ -205,7 +204,7 @@ export class BlobEvidenceStore implements EvidenceStore {
     const body = Buffer.from(`${JSON.stringify(parsed, null, 2)}\n`, "utf8");
     const blob = this.container.getBlockBlobClient(manifestPath);
     const outcome = await guardStorage("write evidence manifest", () =>
-      this.write(async (): Promise<{ created: true } | { created: false; existing: Buffer | undefined }> => {
+      this.lazy.write(async (): Promise<{ created: true } | { created: false; existing: Buffer | undefined }> => {
         try {
           await blob.upload(body, body.length, { conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: MANIFEST_CONTENT_TYPE } });
           return { created: true };
@@ -275,32 +274,5 @@ export class BlobEvidenceStore implements EvidenceStore {
       bytes += chunk.length;
     }
     return { bytes, sha256: hash.digest("hex") };
-  }
-
-  /** Runs a write after making sure the container exists; recreates it once if it vanished (an emulator restarted). */
-  private async write<T>(call: () => Promise<T>): Promise<T> {
-    await this.ensureContainer();
-    try {
-      return await call();
-    } catch (error) {
-      if (storageErrorInfo(error).code !== "ContainerNotFound") throw error;
-      this.ready = undefined;
-      await this.ensureContainer();
-      return call();
-    }
-  }
-
-  private ensureContainer(): Promise<void> {
-    this.ready ??= this.container.createIfNotExists().then(
-      () => undefined,
-      (error: unknown) => {
-        // With identity-based access the app holds data roles on this container only (infra/app/rbac.bicep) and
-        // may not be allowed to create it; the deployment did. The call that follows tells if it is really missing.
-        if (isStatus(error, 403)) return;
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
   }
 }

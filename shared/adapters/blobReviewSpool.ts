@@ -1,5 +1,6 @@
 import type { ContainerClient } from "@azure/storage-blob";
 import type { ReviewSpool } from "../app/reviewSpool.js";
+import { LazyContainer } from "./blobContainers.js";
 import type { StorageAccount } from "./storageAccount.js";
 import { guardStorage, isStatus, storageErrorInfo } from "./storageErrors.js";
 
@@ -15,31 +16,21 @@ function checkPath(path: string): void {
  * evidence, and are deleted). One JSON blob per page, written whole (Put Blob).
  */
 export class BlobReviewSpool implements ReviewSpool {
-  private client: ContainerClient | undefined;
-  private ready: Promise<void> | undefined;
+  private readonly lazy: LazyContainer;
 
-  constructor(private readonly account: StorageAccount, private readonly containerName: string) {}
+  constructor(account: StorageAccount, containerName: string) {
+    this.lazy = new LazyContainer(account, containerName);
+  }
 
   private get container(): ContainerClient {
-    this.client ??= this.account.blobService().getContainerClient(this.containerName);
-    return this.client;
+    return this.lazy.container;
   }
 
   async putPage(path: string, records: readonly unknown[]): Promise<void> {
     checkPath(path);
     const body = Buffer.from(JSON.stringify(records), "utf8");
     const blob = this.container.getBlockBlobClient(path);
-    await guardStorage("spool a review page", async () => {
-      await this.ensureContainer();
-      try {
-        await blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: "application/json" } });
-      } catch (error) {
-        if (storageErrorInfo(error).code !== "ContainerNotFound") throw error;
-        this.ready = undefined;
-        await this.ensureContainer();
-        await blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: "application/json" } });
-      }
-    });
+    await guardStorage("spool a review page", () => this.lazy.write(() => blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: "application/json" } })));
   }
 
   async getPage(path: string): Promise<unknown[] | undefined> {
@@ -78,18 +69,5 @@ export class BlobReviewSpool implements ReviewSpool {
         removed++;
       }
     }
-  }
-
-  private ensureContainer(): Promise<void> {
-    this.ready ??= this.container.createIfNotExists().then(
-      () => undefined,
-      (error: unknown) => {
-        // With identity-based access the app may not create containers (infra/app/rbac.bicep); the deployment did.
-        if (isStatus(error, 403)) return;
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
   }
 }

@@ -9,8 +9,9 @@ import { FindingSchema, type Finding } from "../domain/finding.js";
 import { LogSourceIdSchema } from "../domain/logSource.js";
 import { compositeKey, escapeKey, unescapeKey } from "../domain/tableKey.js";
 import { CHUNK_BYTES, clearDocument, decodeDocument, encodeDocument, encodeZipped, MAX_CHUNKS } from "./entityCodec.js";
+import { LazyContainer } from "./blobContainers.js";
 import type { StorageAccount } from "./storageAccount.js";
-import { guardStorage, isStatus, storageErrorInfo } from "./storageErrors.js";
+import { guardStorage, isStatus } from "./storageErrors.js";
 import { LazyTable } from "./tables.js";
 import { LEDGER_TABLES } from "./tableLedgerStore.js";
 
@@ -133,17 +134,16 @@ function summaryOf(row: ControlSummary): ControlSummary {
 export class TableControlStore implements ControlRunStore {
   private readonly table: LazyTable;
   private readonly inlineMax: number;
-  private client: ContainerClient | undefined;
-  private ready: Promise<void> | undefined;
+  private readonly blobs: LazyContainer;
 
-  constructor(private readonly account: StorageAccount, private readonly detectorState: DetectorStateOptions) {
+  constructor(account: StorageAccount, detectorState: DetectorStateOptions) {
     this.table = new LazyTable(account.table(LEDGER_TABLES.controls));
     this.inlineMax = detectorState.inlineMaxBytes ?? DEFAULT_INLINE_MAX;
+    this.blobs = new LazyContainer(account, detectorState.container);
   }
 
   private get container(): ContainerClient {
-    this.client ??= this.account.blobService().getContainerClient(this.detectorState.container);
-    return this.client;
+    return this.blobs.container;
   }
 
   async *listControls(tenantId: string, windowId?: string): AsyncIterable<ControlSummary> {
@@ -276,17 +276,7 @@ export class TableControlStore implements ControlRunStore {
 
   private async upload(path: string, zipped: Buffer): Promise<void> {
     const blob = this.container.getBlockBlobClient(path);
-    await guardStorage("write detector state", async () => {
-      await this.ensureContainer();
-      try {
-        await blob.upload(zipped, zipped.length, { blobHTTPHeaders: { blobContentType: "application/gzip" } });
-      } catch (error) {
-        if (storageErrorInfo(error).code !== "ContainerNotFound") throw error;
-        this.ready = undefined;
-        await this.ensureContainer();
-        await blob.upload(zipped, zipped.length, { blobHTTPHeaders: { blobContentType: "application/gzip" } });
-      }
-    });
+    await guardStorage("write detector state", () => this.blobs.write(() => blob.upload(zipped, zipped.length, { blobHTTPHeaders: { blobContentType: "application/gzip" } })));
   }
 
   /** Deletes a blob no row names any more; a failure leaves it behind (it is never read), nothing else. */
@@ -308,19 +298,6 @@ export class TableControlStore implements ControlRunStore {
     } catch {
       // Nothing listed (no container yet) or the listing failed: leftovers stay unreferenced.
     }
-  }
-
-  private ensureContainer(): Promise<void> {
-    this.ready ??= this.container.createIfNotExists().then(
-      () => undefined,
-      (error: unknown) => {
-        // With identity-based access the app may not create containers (infra/app/rbac.bicep); the deployment did.
-        if (isStatus(error, 403)) return;
-        this.ready = undefined;
-        throw error;
-      },
-    );
-    return this.ready;
   }
 }
 

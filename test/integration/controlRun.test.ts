@@ -85,6 +85,26 @@ function world(sim: GraphSimulator, overrides: Record<string, string> = {}, wrap
   return { services: reviewServices, deps: controlRunDeps(reviewServices, log.logger), clock, log };
 }
 
+/** Pages Graph served the runner, and (optionally) a kill as the n-th page arrives. */
+function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number; wrap: (source: ReviewSource) => ReviewSource } {
+  let pages = 0;
+  return {
+    pages: () => pages,
+    wrap: (source) => ({
+      privilegedUserIds: (t) => source.privilegedUserIds(t),
+      throttledSoFar: () => source.throttledSoFar(),
+      describe: (stream, from, to, select) => source.describe(stream, from, to, select),
+      pages: async function* (tenant, stream, from, to, select, resume) {
+        for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
+          pages++;
+          if (kills.has(pages)) throw new Error(`worker killed at page ${String(pages)}`);
+          yield page;
+        }
+      },
+    }),
+  };
+}
+
 function windowFor(tenantId: string, source: LogSourceId, retentionDays: number): BlindWindow {
   return {
     tenantId,
@@ -264,22 +284,9 @@ describe("control runner: September 2024 window against Azurite and the Graph si
   });
 
   it("a worker killed mid-review resumes from its checkpoint after the lease: identical findings and evidence", async () => {
-    let pages = 0;
     const killAt = new Set([7, 19, 33, 58]);
-    const crashing = (source: ReviewSource): ReviewSource => ({
-      privilegedUserIds: (t) => source.privilegedUserIds(t),
-      throttledSoFar: () => source.throttledSoFar(),
-      describe: (stream, from, to, select) => source.describe(stream, from, to, select),
-      pages: async function* (tenantId, stream, from, to, select, resume) {
-        for await (const page of source.pages(tenantId, stream, from, to, select, resume)) {
-          pages++;
-          if (killAt.has(pages)) throw new Error(`worker killed at page ${String(pages)}`);
-          yield page;
-        }
-      },
-    });
     // Short leases (budget 1 s + 2 min): each crash costs the clock one lease, not ten minutes.
-    const w = world(sim, { BLINDWINDOW_CONTROL_BUDGET_SECONDS: "1" }, crashing);
+    const w = world(sim, { BLINDWINDOW_CONTROL_BUDGET_SECONDS: "1" }, counting(killAt).wrap);
     await planSeptember(w, sim);
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(killAt.size);
@@ -442,26 +449,6 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
   beforeEach(async () => {
     await emptyAccount(azurite, ["table", "queue", "blob"]);
   });
-
-  /** Pages Graph served the runner, and (optionally) a kill as the n-th page arrives. */
-  function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number; wrap: (source: ReviewSource) => ReviewSource } {
-    let pages = 0;
-    return {
-      pages: () => pages,
-      wrap: (source) => ({
-        privilegedUserIds: (t) => source.privilegedUserIds(t),
-        throttledSoFar: () => source.throttledSoFar(),
-        describe: (stream, from, to, select) => source.describe(stream, from, to, select),
-        pages: async function* (tenant, stream, from, to, select, resume) {
-          for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
-            pages++;
-            if (kills.has(pages)) throw new Error(`worker killed at page ${String(pages)}`);
-            yield page;
-          }
-        },
-      }),
-    };
-  }
 
   async function plan(w: World): Promise<void> {
     await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
