@@ -17,6 +17,7 @@ import type { Detection } from "../domain/finding.js";
 import type { LogSourceId } from "../domain/logSource.js";
 import type { EvidenceStore } from "./evidencePorts.js";
 import type { Logger } from "./ports.js";
+import { readAhead } from "./readAhead.js";
 import { ResumeRejectedError, type ReviewSource, type ReviewStream } from "./reviewSource.js";
 import type { ReviewSpool } from "./reviewSpool.js";
 import { emptyVolume, learnVolume, planSlice, SliceVolumeSchema } from "./sliceVolume.js";
@@ -67,20 +68,23 @@ export type CommittedBlob = z.infer<typeof CommittedBlobSchema>;
 
 const StagedBlockSchema = z.object({ path: z.string(), day: z.string(), blockId: z.string(), records: z.number() });
 
-/** Where one stream of a slice stands: pages read (spooled as 0 … pages − 1) and where Graph goes on. */
+/**
+ * Where one stream of a slice stands: pages read (spooled as 0 … pages − 1) and where Graph goes on. No page read
+ * (a stream listed only because a later one in the list began first) means not begun, whatever nextLink says.
+ */
 const StreamCursorSchema = z.object({
-  pages: z.number().int().min(1),
+  pages: z.number().int().min(0),
   read: z.number().int().min(0),
   /** Graph's nextLink after the last page read; null when the stream is read to its end. */
   nextLink: z.string().nullable(),
 });
 
-/** A slice being read: what its pages read so far added up to (streams are read in PASS_STREAMS order). */
+/** A slice being read: what its pages read so far added up to (its streams are read side by side). */
 const SliceCursorSchema = z.object({
   from: z.string(),
   to: z.string(),
   baseline: z.boolean(),
-  /** The streams begun, in PASS_STREAMS order (a stream not listed has no page read yet). */
+  /** The streams begun, in PASS_STREAMS order (a stream not listed, or listed with no page, has no page read yet). */
   streams: z.array(StreamCursorSchema),
   /** Records per hour since the epoch (the hour's number as key). */
   hours: z.record(z.string(), z.number()),
@@ -402,13 +406,22 @@ async function readSliceFrom(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCu
       for (const r of records) (streamRecords[i] as Timed[]).push(r as Timed);
     }
   }
-  for (const [i, stream] of streams.entries()) {
+  // The streams are read side by side (the first day's slices are read alone: one stream at a time would idle
+  // most of the throttle budget). A stream that fails stops the others after their current page. A stream told to
+  // stop still takes in the page it already asked for: its request is spent, and a checkpoint can name it.
+  let failure: { error: unknown } | undefined;
+  const halted = () => failure !== undefined || hooks.halted();
+  /** Reads stream i from where its cursor stands; true when it is read to its end. */
+  const readStream = async (i: number, stream: ReviewStream): Promise<boolean> => {
     const begun = cursor.streams[i];
-    if (begun && begun.nextLink === null) continue;
+    const resume = begun !== undefined && begun.pages > 0 ? begun.nextLink : undefined;
+    if (resume === null) return true;
     const records = streamRecords[i] as Timed[];
-    const pages = deps.source.pages(cp.tenantId, stream, new Date(from), new Date(to), selectFor(cp.kind, stream, preserve), begun?.nextLink ?? undefined);
+    // The next page is asked for while this one is normalised, spooled and saved (not when the run is ending).
+    const pages = readAhead(deps.source.pages(cp.tenantId, stream, new Date(from), new Date(to), selectFor(cp.kind, stream, preserve), resume), () => !halted());
     try {
-      for await (const { items, nextLink } of pages) {
+      for (let step = await pages.next(); !step.done; step = await pages.next()) {
+        const { items, nextLink } = step.value;
         const pageIndex = cursor.streams[i]?.pages ?? 0;
         const pageRecords: Timed[] = [];
         const hours = new Map<number, number>();
@@ -447,7 +460,9 @@ async function readSliceFrom(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCu
           }
         }
         if (spool) await spool.putPage(spoolPath(cp, cursor, stream, pageIndex), pageRecords);
-        // The page is stored: from here on a checkpoint may name it.
+        // The page is stored: from here on a checkpoint may name it. Streams before this one not begun yet are
+        // listed with no page read (a stream's place in the list is its place in PASS_STREAMS).
+        for (let k = cursor.streams.length; k < i; k++) cursor.streams[k] = { pages: 0, read: 0, nextLink: null };
         const state = cursor.streams[i] ?? { pages: 0, read: 0, nextLink: null };
         cursor.streams[i] = { pages: state.pages + 1, read: state.read + items.length, nextLink };
         for (const [hour, n] of hours) cursor.hours[hour] = (cursor.hours[hour] ?? 0) + n;
@@ -455,13 +470,34 @@ async function readSliceFrom(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCu
         cursor.staged.push(...staged);
         for (const r of pageRecords) records.push(r);
         await hooks.pageRead();
-        const sliceRead = nextLink === null && i === streams.length - 1;
-        if (!sliceRead && hooks.halted()) return { cursor, complete: false, records: [] };
+        if (nextLink === null) return true;
+        if (halted() && !pages.aheadInFlight()) return false;
       }
+      return true;
     } catch (error) {
-      throw error instanceof ResumeRejectedError ? new SliceRestart(error.message) : error;
+      const reason = error instanceof ResumeRejectedError ? new SliceRestart(error.message) : error;
+      failure ??= { error: reason };
+      throw reason;
+    } finally {
+      pages.close();
     }
+  };
+  // A run already out of time reads one page of the first unfinished stream only (every run makes progress).
+  const open = streams.flatMap((stream, i) => {
+    const state = cursor.streams[i];
+    return state !== undefined && state.pages > 0 && state.nextLink === null ? [] : [{ i, stream }];
+  });
+  const reading = (hooks.halted() ? open.slice(0, 1) : open).map(({ i, stream }) => readStream(i, stream));
+  const outcomes = await Promise.allSettled(reading);
+  // The first failure is the cause; a sibling's later one is only its consequence.
+  if (failure) throw failure.error;
+  if (reading.length < open.length || outcomes.some((o) => o.status === "fulfilled" && !o.value)) return { cursor, complete: false, records: [] };
+  // Pages staged in stream order, page by page, whatever order they were read in: evidence is the same every run.
+  const order = new Map<string, number>();
+  for (const [i, stream] of streams.entries()) {
+    for (let page = 0; page < (cursor.streams[i]?.pages ?? 0); page++) order.set(evidenceBlockId({ sliceStart: cursor.from, stream, page }), order.size);
   }
+  cursor.staged.sort((a, b) => (order.get(a.blockId) ?? 0) - (order.get(b.blockId) ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { cursor, complete: true, records: inTimeOrder(streamRecords) };
 }
 

@@ -45,6 +45,8 @@ export interface BenchOptions {
    * the senders do not share one event loop with it. `embedded`: everything on one thread (the test setup).
    */
   azurite?: "process" | "embedded";
+  /** Run only this part of a benchmark that has several (the review bench: `throughput` or `memory`). */
+  part?: string;
 }
 
 type Sample = Record<string, unknown> & { data: { alertContext: { properties: Record<string, unknown> } } };

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --only NAME] [-- --quick]`: runs the benchmarks, prints a table per benchmark and writes
+ * `npm run bench [-- --only NAME] [-- --quick] [-- --part PART]`: runs the benchmarks (`--part` runs one part of a
+ * benchmark that has several, e.g. `--only review --part throughput`), prints a table per benchmark and writes
  * bench-results/<name>.json (git-ignored) with the machine, Node version, date, parameters and figures.
  * Benchmarks report figures; they never fail on machine speed. The exit code is non-zero only when a benchmark
  * could not run or a request failed (errors must be 0), never because a target was missed.
@@ -29,7 +30,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "graph-paging", run: graphPagingReport },
   { name: "request-counts", run: (options) => runRequestCountBench({ quick: options.quick }) },
   { name: "detections", run: (options) => runDetectionBench({ quick: options.quick }) },
-  { name: "review", run: (options) => runReviewBench({ quick: options.quick }) },
+  { name: "review", run: (options) => runReviewBench({ quick: options.quick, part: options.part }) },
 ];
 
 /** Adapts the Graph paging benchmark's rows to the common report shape. */
@@ -84,7 +85,7 @@ function sampleHeap(): { stop(): number } {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { only: { type: "string" }, quick: { type: "boolean", default: false }, azurite: { type: "string", default: "process" } } });
+  const { values } = parseArgs({ options: { only: { type: "string" }, quick: { type: "boolean", default: false }, azurite: { type: "string", default: "process" }, part: { type: "string" } } });
   if (values.azurite !== "process" && values.azurite !== "embedded") {
     process.stderr.write(`--azurite must be process or embedded, got ${values.azurite}\n`);
     return 2;
@@ -99,7 +100,7 @@ async function main(): Promise<number> {
   for (const bench of selected) {
     process.stderr.write(`▶ ${bench.name}${values.quick ? " (quick)" : ""}\n`);
     const heap = sampleHeap();
-    const report = await bench.run({ quick: values.quick, azurite: values.azurite });
+    const report = await bench.run({ quick: values.quick, azurite: values.azurite, part: values.part });
     const memory = {
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       peakHeapUsedMiB: Math.round(heap.stop() / 1024 / 1024),

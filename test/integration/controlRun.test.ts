@@ -85,17 +85,28 @@ function world(sim: GraphSimulator, overrides: Record<string, string> = {}, wrap
   return { services: reviewServices, deps: controlRunDeps(reviewServices, log.logger), clock, log };
 }
 
+/** What the runner asked Graph for, in order: a stream of a slice begun (or resumed), or one of its pages arrived. */
+interface ReadEvent {
+  event: "begin" | "page";
+  stream: string;
+  sliceFrom: string;
+}
+
 /** Pages Graph served the runner, and (optionally) a kill as the n-th page arrives. */
-function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number; wrap: (source: ReviewSource) => ReviewSource } {
+function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number; events: ReadEvent[]; wrap: (source: ReviewSource) => ReviewSource } {
   let pages = 0;
+  const events: ReadEvent[] = [];
   return {
     pages: () => pages,
+    events,
     wrap: (source) => ({
       privilegedUserIds: (t) => source.privilegedUserIds(t),
       throttledSoFar: () => source.throttledSoFar(),
       describe: (stream, from, to, select) => source.describe(stream, from, to, select),
       pages: async function* (tenant, stream, from, to, select, resume) {
+        events.push({ event: "begin", stream, sliceFrom: from.toISOString() });
         for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
+          events.push({ event: "page", stream, sliceFrom: from.toISOString() });
           pages++;
           if (kills.has(pages)) throw new Error(`worker killed at page ${String(pages)}`);
           yield page;
@@ -484,6 +495,14 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     // Several pages per stream and slice: a stop can fall inside a slice.
     expect(review?.pages).toBeGreaterThan(12);
     expect(await spooled(w)).toEqual([]);
+    // A slice's two streams are read side by side: both are asked for before the slice's first page arrives.
+    const slices = [...new Set(count.events.map((e) => e.sliceFrom))];
+    expect(slices.length).toBeGreaterThan(3);
+    for (const slice of slices) {
+      const firstPage = count.events.findIndex((e) => e.sliceFrom === slice && e.event === "page");
+      const begun = count.events.slice(0, firstPage).filter((e) => e.sliceFrom === slice && e.event === "begin").map((e) => e.stream);
+      expect(begun.sort(), slice).toEqual(["signIns:beta", "signIns:v1.0"]);
+    }
     reference = { findings, evidence: await evidenceOf(w, controls), pages: count.pages() };
   });
 
