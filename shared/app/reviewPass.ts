@@ -411,11 +411,13 @@ async function readSliceFrom(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCu
   // stop still takes in the page it already asked for: its request is spent, and a checkpoint can name it.
   let failure: { error: unknown } | undefined;
   const halted = () => failure !== undefined || hooks.halted();
-  /** Reads stream i from where its cursor stands; true when it is read to its end. */
-  const readStream = async (i: number, stream: ReviewStream): Promise<boolean> => {
-    const begun = cursor.streams[i];
-    const resume = begun !== undefined && begun.pages > 0 ? begun.nextLink : undefined;
-    if (resume === null) return true;
+  /** Where stream i goes on: undefined from its start (no page read), null when it is read to its end. */
+  const resumeAt = (i: number): string | null | undefined => {
+    const state = cursor.streams[i];
+    return state !== undefined && state.pages > 0 ? state.nextLink : undefined;
+  };
+  /** Reads stream i from `resume` on; true when it is read to its end. */
+  const readStream = async (i: number, stream: ReviewStream, resume: string | undefined): Promise<boolean> => {
     const records = streamRecords[i] as Timed[];
     // The next page is asked for while this one is normalised, spooled and saved (not when the run is ending).
     const pages = readAhead(deps.source.pages(cp.tenantId, stream, new Date(from), new Date(to), selectFor(cp.kind, stream, preserve), resume), () => !halted());
@@ -484,17 +486,17 @@ async function readSliceFrom(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCu
   };
   // A run already out of time reads one page of the first unfinished stream only (every run makes progress).
   const open = streams.flatMap((stream, i) => {
-    const state = cursor.streams[i];
-    return state !== undefined && state.pages > 0 && state.nextLink === null ? [] : [{ i, stream }];
+    const resume = resumeAt(i);
+    return resume === null ? [] : [{ i, stream, resume }];
   });
-  const reading = (hooks.halted() ? open.slice(0, 1) : open).map(({ i, stream }) => readStream(i, stream));
+  const reading = (hooks.halted() ? open.slice(0, 1) : open).map(({ i, stream, resume }) => readStream(i, stream, resume));
   const outcomes = await Promise.allSettled(reading);
   // The first failure is the cause; a sibling's later one is only its consequence.
   if (failure) throw failure.error;
   if (reading.length < open.length || outcomes.some((o) => o.status === "fulfilled" && !o.value)) return { cursor, complete: false, records: [] };
-  // Pages staged in stream order, page by page, whatever order they were read in: evidence is the same every run.
+  // Evidence blocks in stream order, page by page, whatever order the pages came in: the same blobs every run.
   const order = new Map<string, number>();
-  for (const [i, stream] of streams.entries()) {
+  for (const [i, stream] of cursor.staged.length > 1 ? streams.entries() : []) {
     for (let page = 0; page < (cursor.streams[i]?.pages ?? 0); page++) order.set(evidenceBlockId({ sliceStart: cursor.from, stream, page }), order.size);
   }
   cursor.staged.sort((a, b) => (order.get(a.blockId) ?? 0) - (order.get(b.blockId) ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -197,7 +197,9 @@ async function evidenceOf(w: World, controls: readonly ControlSummary[]): Promis
       for await (const line of w.services.evidence.readLines(blob.path)) ids.push((JSON.parse(line) as { id: string }).id);
       expect(new Set(ids).size, `${blob.path} holds a record twice`).toBe(ids.length);
       expect(ids.length).toBe(blob.records);
-      blobs.push({ path: blob.path, from: blob.from, to: blob.to, records: blob.records, ids: createHash("sha256").update(ids.sort().join(",")).digest("hex") });
+      // The blob's own hash too: the same review gives the same bytes (blocks in stream and page order), however its
+      // pages arrived.
+      blobs.push({ path: blob.path, from: blob.from, to: blob.to, records: blob.records, sha256: blob.sha256, ids: createHash("sha256").update(ids.sort().join(",")).digest("hex") });
     }
     out.push({ manifest: c.evidence?.manifestPath, totals: manifest?.totals.records, blobs });
   }
