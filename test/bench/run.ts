@@ -14,12 +14,14 @@ import { runIntakeBench, type BenchOptions } from "./intake.js";
 import { runLedgerBench } from "./ledger.js";
 import { runGraphPagingBench } from "./graphPaging.js";
 import { runRequestCountBench } from "./requestCounts.js";
-import { runReviewBench } from "./review.js";
+import { REVIEW_PARTS, runReviewBench, type ReviewPart } from "./review.js";
 import { runDetectionBench } from "./detections.js";
 import type { BenchReport, BenchTable } from "./stats.js";
 
 interface Benchmark {
   name: string;
+  /** Parts `--part` may choose (a benchmark without parts runs whole). */
+  parts?: readonly string[];
   run(options: BenchOptions): Promise<BenchReport>;
 }
 
@@ -30,7 +32,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "graph-paging", run: graphPagingReport },
   { name: "request-counts", run: (options) => runRequestCountBench({ quick: options.quick }) },
   { name: "detections", run: (options) => runDetectionBench({ quick: options.quick }) },
-  { name: "review", run: (options) => runReviewBench({ quick: options.quick, part: options.part }) },
+  { name: "review", parts: REVIEW_PARTS, run: (options) => runReviewBench({ quick: options.quick, part: options.part as ReviewPart | undefined }) },
 ];
 
 /** Adapts the Graph paging benchmark's rows to the common report shape. */
@@ -93,6 +95,13 @@ async function main(): Promise<number> {
   const selected = values.only ? BENCHMARKS.filter((b) => b.name === values.only) : BENCHMARKS;
   if (selected.length === 0) {
     process.stderr.write(`no benchmark named ${values.only ?? ""}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}\n`);
+    return 2;
+  }
+  const part = values.part;
+  const partless = part === undefined ? undefined : selected.find((b) => !(b.parts ?? []).includes(part));
+  if (part !== undefined && partless) {
+    const parts = partless.parts ? `its parts: ${partless.parts.join(", ")}` : "it has no parts";
+    process.stderr.write(`--part ${part}: benchmark ${partless.name} has no such part (${parts}); choose one with --only\n`);
     return 2;
   }
   mkdirSync(resultsDir, { recursive: true });
