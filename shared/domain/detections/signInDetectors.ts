@@ -202,6 +202,15 @@ function remember(list: string[], value: string, index: number, max: number): vo
   if (list.length > max) list.shift();
 }
 
+/** Forgets the oldest failure of a spray window (a function, not a closure made per failure). */
+function dropOldest(window: SprayWindow): void {
+  const old = window.entries.shift();
+  if (!old) return;
+  const n = (window.users.get(old.user) ?? 1) - 1;
+  if (n <= 0) window.users.delete(old.user);
+  else window.users.set(old.user, n);
+}
+
 function qualifies(streak: Streak, t: number, min: number, windowMs: number): boolean {
   const from = streak.times.length - min;
   return from >= 0 && (streak.times[from] ?? Number.NEGATIVE_INFINITY) >= t - windowMs;
@@ -358,17 +367,10 @@ export class SignInDetectors {
       this.spray.set(ip, window);
     }
     const from = record.t - this.sprayMs;
-    const drop = (): void => {
-      const old = window.entries.shift();
-      if (!old) return;
-      const n = (window.users.get(old.user) ?? 1) - 1;
-      if (n <= 0) window.users.delete(old.user);
-      else window.users.set(old.user, n);
-    };
-    while ((window.entries[0]?.t ?? Number.POSITIVE_INFINITY) < from) drop();
+    while ((window.entries[0]?.t ?? Number.POSITIVE_INFINITY) < from) dropOldest(window);
     window.entries.push({ t: record.t, user: record.userId, id: record.id });
     window.users.set(record.userId, (window.users.get(record.userId) ?? 0) + 1);
-    if (window.entries.length > SPRAY_WINDOW_CAP) drop();
+    if (window.entries.length > SPRAY_WINDOW_CAP) dropOldest(window);
     if (window.users.size < this.thresholds.sprayMinDistinctUsers) return;
     const first = window.entries[0]?.t ?? record.t;
     const aggregation = this.book.hit("password-spray", { kind: "ip", id: ip }, record.t, first, record.t);

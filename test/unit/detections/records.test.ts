@@ -73,6 +73,16 @@ describe("toSignInRecord", () => {
     expect(toSignInRecord(v1Only, "interactiveUser")?.riskEventTypes).toEqual(["unlikelyTravel"]);
   });
 
+  it("gives a record without risk event types an empty list that is not frozen (V8's fast path for `for … of`)", () => {
+    // A frozen list made the detectors allocate an iterator for every sign-in (133 instead of 48 bytes a record
+    // while a slice is held: see NO_STRINGS in signInRecord.ts and the detections benchmark).
+    for (const raw of [{ ...betaSample(), riskEventTypes: [], riskEventTypes_v2: [] }, { ...betaSample(), riskEventTypes_v2: undefined, riskEventTypes: undefined }]) {
+      const types = toSignInRecord(raw, "interactiveUser")?.riskEventTypes;
+      expect(types).toEqual([]);
+      expect(Object.isFrozen(types)).toBe(false);
+    }
+  });
+
   it("reads a $select-ed beta record of a service principal", () => {
     const raw = { id: "x", createdDateTime: "2024-09-02T23:00:00Z", userId: "", userPrincipalName: null, appId: "a", appDisplayName: "HR Sync", ipAddress: "20.50.1.1", clientAppUsed: "", status: { errorCode: 0 }, signInEventTypes: ["servicePrincipal"], servicePrincipalId: "sp-1" };
     expect(toSignInRecord(raw, "nonInteractiveUser")).toMatchObject({ eventType: "servicePrincipal", servicePrincipalId: "sp-1", userId: "", countryOrRegion: null, latitude: null });
