@@ -495,11 +495,13 @@ async function readSliceFrom(deps: PassDeps, cp: PassCheckpoint, cursor: SliceCu
   if (failure) throw failure.error;
   if (reading.length < open.length || outcomes.some((o) => o.status === "fulfilled" && !o.value)) return { cursor, complete: false, records: [] };
   // Evidence blocks in stream order, page by page, whatever order the pages came in: the same blobs every run.
-  const order = new Map<string, number>();
-  for (const [i, stream] of cursor.staged.length > 1 ? streams.entries() : []) {
-    for (let page = 0; page < (cursor.streams[i]?.pages ?? 0); page++) order.set(evidenceBlockId({ sliceStart: cursor.from, stream, page }), order.size);
+  if (cursor.staged.length > 1) {
+    const order = new Map<string, number>();
+    for (const [i, stream] of streams.entries()) {
+      for (let page = 0; page < (cursor.streams[i]?.pages ?? 0); page++) order.set(evidenceBlockId({ sliceStart: cursor.from, stream, page }), order.size);
+    }
+    cursor.staged.sort((a, b) => (order.get(a.blockId) ?? 0) - (order.get(b.blockId) ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
-  cursor.staged.sort((a, b) => (order.get(a.blockId) ?? 0) - (order.get(b.blockId) ?? 0) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { cursor, complete: true, records: inTimeOrder(streamRecords) };
 }
 

@@ -5,10 +5,12 @@
  * Sign-ins of one large simulated tenant are cut into hourly slices (what the control runner reads) and pages of
  * 1,000 (Graph's page size), newest first as Graph serves them, and serialised to page strings like Graph's
  * (`{"value":[...]}`), both whole (beta, every property) and `$select`-ed (SIGN_IN_SELECT.beta). Then, in the same
- * run and on the same records: (a) the floor, `JSON.parse` of every page alone; (b) what the runner does, parse +
+ * process and on the same records: (a) the floor, `JSON.parse` of every page alone; (b) what the runner does, parse +
  * `toSignInRecord` + time order of each slice (`inTimeOrder`, as the runner) + `SignInDetectors.observe` of every
  * record + `drain()` after each slice. Each phase parses its own serialisation, once (see the notes). Pages are
- * built six hours at a time and dropped after measuring, so memory holds six hours of strings.
+ * built six hours at a time and dropped after measuring, so memory holds six hours of strings. That is one round
+ * (`measureDetectionRound`, run by detectionsWorker.ts in a process of its own); a full run reports the medians of
+ * three (`runDetectionBench`).
  */
 import { performance } from "node:perf_hooks";
 import { GraphDataset, HOUR_MS } from "../../local/graphSimulator/dataGenerator.js";
@@ -33,7 +35,7 @@ const TARGET_OVERHEAD = 0.5;
 /** Rounds of a full run, each in its own process. */
 const ROUNDS = 3;
 
-export type Variant = "whole beta records" | "$select-ed beta records";
+type Variant = "whole beta records" | "$select-ed beta records";
 const VARIANTS: readonly Variant[] = ["whole beta records", "$select-ed beta records"];
 
 interface Slice {
@@ -41,7 +43,7 @@ interface Slice {
   pages: string[];
 }
 
-export interface Figures {
+interface Figures {
   records: number;
   pages: number;
   bytes: number;
