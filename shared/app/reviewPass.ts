@@ -103,6 +103,11 @@ export const PassCheckpointSchema = z.object({
   /** Baseline slices run from `baselineFrom` to `windowFrom`; window slices from `reviewFrom` to `reviewTo`. */
   baselineFrom: z.string().nullable(),
   windowFrom: z.string(),
+  /**
+   * The window's end the range was planned for (null: open); absent in checkpoints of older versions. A closed window
+   * whose end later moves past it is read on to the new end when the pass finishes (see extendPass).
+   */
+  windowEnd: z.string().nullable().optional(),
   reviewFrom: z.string(),
   reviewTo: z.string(),
   /** The part of the window gone from retention before the review began. */
@@ -248,6 +253,7 @@ export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, 
     preserve: plan.preserve && plan.kind !== "risks",
     baselineFrom: baselineFrom === null ? null : iso(baselineFrom),
     windowFrom: iso(windowFrom),
+    windowEnd: plan.windowEnd,
     reviewFrom: iso(reviewFrom),
     reviewTo: iso(Math.max(windowTo, reviewFrom)),
     lost,
@@ -275,7 +281,8 @@ export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, 
  * Extends a finished pass to a window that grew (a later revision moved its end): the reviewed hours stay reviewed,
  * the detector state carries on, and the new hours are a new evidence segment. A pass still reading keeps its range
  * until it is finished: evidence blobs are named by the part of their day the segment holds, so moving the end (or
- * the segment) under blocks already staged would split a day across blobs.
+ * the segment) under blocks already staged would split a day across blobs. The end it is extended to is recorded
+ * (`windowEnd`), so the same end never extends it twice.
  */
 export function extendPass(cp: PassCheckpoint, windowEnd: string | null, now: Date): PassCheckpoint {
   if (!cp.finished) return cp;
@@ -283,7 +290,18 @@ export function extendPass(cp: PassCheckpoint, windowEnd: string | null, now: Da
   const tail = cp.kind === "risks" ? 2 * DAY_MS : 0;
   const windowTo = Math.min(windowEnd === null ? nowMs : Date.parse(windowEnd) + tail, nowMs);
   if (windowTo <= Date.parse(cp.reviewTo)) return cp;
-  return { ...cp, segmentFrom: cp.reviewTo, reviewTo: iso(windowTo), finished: false };
+  return { ...cp, windowEnd, segmentFrom: cp.reviewTo, reviewTo: iso(windowTo), finished: false };
+}
+
+/**
+ * Whether a pass that just finished must read on: its window is closed and ends later than the end the pass was
+ * planned (or last extended) for — the end moved while the pass was reading, or the pass was taken over from a
+ * window this one replaced. An open window's pass stops where it was planned (the time it began) and reads on when
+ * an end is known; a checkpoint of an older version, without `windowEnd`, is never read on here.
+ */
+export function outgrown(cp: PassCheckpoint, windowEnd: string | null): boolean {
+  if (windowEnd === null || cp.windowEnd === undefined) return false;
+  return cp.windowEnd === null || Date.parse(windowEnd) > Date.parse(cp.windowEnd);
 }
 
 export interface PassProgress {

@@ -1,4 +1,5 @@
 import { AppError } from "../errors.js";
+import type { BlindWindow } from "../domain/blindWindow.js";
 import { contentHash } from "../domain/contentHash.js";
 import { findingId, type Detection, type Finding } from "../domain/finding.js";
 import { evidenceManifestPath } from "../domain/evidencePath.js";
@@ -15,6 +16,7 @@ import {
   advancePass,
   deadlineAtRisk,
   extendPass,
+  outgrown,
   startPass,
   type PassCheckpoint,
   type PassKind,
@@ -183,7 +185,8 @@ async function passTheTurn(deps: ControlRunDeps): Promise<void> {
   }
 }
 
-async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date): Promise<TurnOutcome> {
+async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: Date): Promise<TurnOutcome> {
+  let row = claimed;
   const log = (message: string, fields: Record<string, unknown> = {}) => {
     deps.logger.info(message, { tenant: row.tenantId, window: row.windowId, control: row.control, ...fields });
   };
@@ -226,11 +229,18 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
   const preserveRow = companion && row.control === companion.review ? await deps.controlRuns.get(row.tenantId, row.windowId, companion.preserve) : undefined;
   const preserve = row.control === "preserve" || (preserveRow !== undefined && preserveRow.state !== "superseded");
 
+  // Detector state only continues under the thresholds it was built with: other thresholds restart the review.
+  const thresholdsKey = contentHash(deps.options.thresholds, 16);
+  if (readCheckpoint(row) === undefined) {
+    const detect = row.control !== "preserve";
+    const taken = await takeOverReview(deps, row, window, { kind, detect, preserve: preserve && kind !== "risks", thresholdsKey, retention, now: startedAt });
+    if (taken === "lost") return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    if (taken) row = taken;
+  }
+
   let current = row;
   const previous = readCheckpoint(row);
   let cp = previous;
-  // Detector state only continues under the thresholds it was built with: other thresholds restart the review.
-  const thresholdsKey = contentHash(deps.options.thresholds, 16);
   const sameThresholds = (row.checkpoint as { thresholds?: unknown } | undefined)?.thresholds === thresholdsKey;
   if (!cp || cp.windowFrom !== window.start || cp.kind !== kind || !sameThresholds) {
     const privileged = kind === "signins" ? await deps.reviewSource.privilegedUserIds(row.tenantId) : [];
@@ -341,21 +351,27 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
   }
   if (result.stopped) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
 
-  if (!result.finished) {
-    // Hand the control on: the lease ends now, so the next turn (any worker) can claim it at once.
-    const released = await deps.controlRuns.save(current, {
-      summary,
-      ...stored(result.checkpoint, [...findingIds], thresholdsKey),
-      urgency: urgencyOf(result.checkpoint, retention),
-      leaseUntil: new Date(deps.clock.now().getTime() - 1),
-    });
+  /** Hands the control on: the lease ends now, so the next turn (any worker) can claim it at once. */
+  const handOn = async (c: PassCheckpoint, handed: ControlSummary, why: string, fields: Record<string, unknown>): Promise<TurnOutcome> => {
+    const released = await deps.controlRuns.save(current, { summary: handed, ...stored(c, [...findingIds], thresholdsKey), urgency: urgencyOf(c, retention), leaseUntil: new Date(deps.clock.now().getTime() - 1) });
     if (!released) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
     await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control });
-    log("time budget spent: continues in the next turn", { next: result.checkpoint.next });
+    log(why, fields);
     return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: true };
+  };
+  if (!result.finished) return handOn(result.checkpoint, summary, "time budget spent: continues in the next turn", { next: result.checkpoint.next });
+
+  // A closed window whose end moved past the range read (a later revision, or the review was taken over from the
+  // window this one replaced) reads on to its new end instead of finishing: the closing detections are not written,
+  // the detector state from before finish() carries on and the new hours are a new evidence segment.
+  let final = result.checkpoint;
+  const latest = await findWindow(deps, row);
+  if (latest && outgrown(final, latest.end)) {
+    const grown = extendPass(final, latest.end, deps.clock.now());
+    if (!grown.finished) return handOn(grown, summarise(grown, "running"), "the window's end moved past the range read: reads on to it", { from: grown.segmentFrom, to: grown.reviewTo });
+    final = grown;
   }
 
-  const final = result.checkpoint;
   const closing = toFindings(result.final);
   if (final.lost) closing.push(...toFindings([evidenceLostDetection(final, tenant.licence, retention)]));
   if (closing.length > 0) await deps.findings.putFindings(closing);
@@ -404,6 +420,90 @@ async function runClaimed(deps: ControlRunDeps, row: ControlRow, startedAt: Date
 async function findWindow(deps: ControlRunDeps, row: ControlRow) {
   for await (const w of deps.ledger.listWindows({ tenantId: row.tenantId })) {
     if (w.windowId === row.windowId && w.source === row.source) return w;
+  }
+  return undefined;
+}
+
+interface TakeOver {
+  kind: PassKind;
+  detect: boolean;
+  preserve: boolean;
+  thresholdsKey: string;
+  retention: number;
+  now: Date;
+}
+
+/**
+ * A review for a window that replaced another — a later notice joined it, so its id (derived from its notices)
+ * changed — goes on from the replaced window's review instead of reading Graph again from the start: what a review
+ * reads and finds depends on the tenant, the pass, the window's start and the thresholds, never on which notices
+ * named the window. The predecessor is the same control of the same tenant and source whose window no longer
+ * exists and started at the same instant, run under the same thresholds (a closed window does not hand its review
+ * to an open one: an open window is reviewed up to when its review began, which a fresh start does better).
+ *
+ * The hand-over is one conditional write to the predecessor's row (superseded, unless done, and named in its
+ * checkpoint as handed to this window): a worker still reading for it loses its lease at its next save and stops, and
+ * no other window takes the same review. Then the predecessor's findings are copied under this window's id and this
+ * row takes the checkpoint and detector state. A crash in between repeats the hand-over to the same window. The
+ * review keeps its spool and evidence names (they carry the first window's id); the manifest is this window's.
+ * Returns the row holding the review, "lost" when this worker's lease went meanwhile, undefined when nothing can be
+ * taken over.
+ */
+async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pick<BlindWindow, "start" | "end">, want: TakeOver): Promise<ControlRow | "lost" | undefined> {
+  const live = new Set<string>();
+  for await (const w of deps.ledger.listWindows({ tenantId: row.tenantId })) if (w.source === row.source) live.add(w.windowId);
+  const candidates: ControlSummary[] = [];
+  for await (const c of deps.controlRuns.listControls(row.tenantId)) {
+    if (c.source !== row.source || c.control !== row.control || c.windowId === row.windowId || live.has(c.windowId)) continue;
+    if (c.windowStart !== window.start || c.state === "failed" || (window.end === null && c.windowEnd !== null)) continue;
+    candidates.push(c);
+  }
+  // The furthest read first (a finished review, then the latest hour reviewed).
+  const reach = (c: ControlSummary) => (c.state === "done" ? "~" : (c.coverage.reviewedTo ?? ""));
+  candidates.sort((a, b) => (reach(a) > reach(b) ? -1 : reach(a) < reach(b) ? 1 : a.windowId < b.windowId ? -1 : 1));
+  for (const candidate of candidates) {
+    const from = await deps.controlRuns.get(row.tenantId, candidate.windowId, candidate.control);
+    const saved = from?.checkpoint as { handedTo?: unknown; thresholds?: unknown } | undefined;
+    const cp = from && readCheckpoint(from);
+    if (!from || !saved || !cp || saved.thresholds !== want.thresholdsKey) continue;
+    if (cp.kind !== want.kind || cp.windowFrom !== window.start || cp.detect !== want.detect || cp.preserve !== want.preserve) continue;
+    if (saved.handedTo !== undefined && saved.handedTo !== row.windowId) continue;
+    const nowIso = want.now.toISOString();
+    const summary: ControlSummary = from.state === "done" ? controlSummary(from) : { ...controlSummary(from), state: "superseded", finishedAt: from.finishedAt ?? nowIso };
+    if (!(await deps.controlRuns.save(from, { summary, checkpoint: { ...saved, handedTo: row.windowId }, urgency: from.urgency }))) continue;
+
+    const ids = checkpointFindingIds(from);
+    const wanted = new Set(ids);
+    const renamed = new Map<string, string>();
+    const carried: Finding[] = [];
+    for await (const f of deps.findings.listFindings(row.tenantId, from.windowId)) {
+      if (f.control !== row.control || !wanted.has(f.id)) continue;
+      const id = findingId(row.tenantId, row.windowId, f);
+      renamed.set(f.id, id);
+      carried.push({ ...f, id, windowId: row.windowId });
+    }
+    if (carried.length > 0) await deps.findings.putFindings(carried);
+    const findingIds = ids.flatMap((id) => (id.startsWith("marker:") ? [id] : renamed.has(id) ? [renamed.get(id) ?? id] : []));
+    const taken = await deps.controlRuns.save(row, {
+      summary: {
+        ...controlSummary(row),
+        state: "running",
+        startedAt: from.startedAt ?? row.startedAt ?? nowIso,
+        recordsRead: from.recordsRead,
+        pages: from.pages,
+        throttledWaits: from.throttledWaits,
+        durationMs: from.durationMs,
+        coverage: from.coverage,
+        findings: carried.length,
+        ...(from.hourly ? { hourly: from.hourly } : {}),
+      },
+      ...stored(cp, findingIds, want.thresholdsKey),
+      urgency: urgencyOf(cp, want.retention),
+      leaseUntil: new Date(want.now.getTime() + deps.options.leaseMs),
+    });
+    if (!taken) return "lost";
+    deps.logger.info("review taken over from the window this one replaced", { tenant: row.tenantId, window: row.windowId, control: row.control, from: from.windowId, next: cp.next, findings: carried.length });
+    return taken;
   }
   return undefined;
 }

@@ -16,7 +16,7 @@ import { storageAccountFromSettings } from "../../shared/adapters/storageAccount
 import { TableControlStore } from "../../shared/adapters/tableReviewStore.js";
 import type { BlindWindow } from "../../shared/domain/blindWindow.js";
 import { CONTROLS_BY_SOURCE } from "../../shared/domain/controlPlan.js";
-import type { Finding, RuleId } from "../../shared/domain/finding.js";
+import { findingId, type Finding, type RuleId } from "../../shared/domain/finding.js";
 import type { LogSourceId } from "../../shared/domain/logSource.js";
 import type { Services } from "../../shared/runtime.js";
 import { emptyAccount } from "../support/azurite.js";
@@ -569,6 +569,127 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     expect(await allFindings(w, sim)).toEqual(reference.findings);
     expect(await evidenceOf(w, await allControls(w, sim))).toEqual(reference.evidence);
     expect(await spooled(w)).toEqual([]);
+  });
+
+  /** The reference findings as a window named `windowId` holds them. */
+  const renamed = (findings: readonly Finding[], windowId: string): Finding[] =>
+    findings.map((f) => ({ ...f, id: findingId(f.tenantId, windowId, f), windowId })).sort((a, b) => (a.id < b.id ? -1 : 1));
+
+  async function findingsOf(w: World, windowId: string): Promise<Finding[]> {
+    const out: Finding[] = [];
+    for await (const f of w.services.findings.listFindings(tenantId, windowId)) out.push(f);
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Record ids of every evidence blob a window's manifest lists, each stored once. */
+  async function evidenceIds(w: World, windowId: string): Promise<string[]> {
+    const preserve = (await allControls(w, sim)).find((c) => c.windowId === windowId && c.control === "preserve");
+    const manifest = await w.services.evidence.readManifest(preserve?.evidence?.manifestPath ?? "");
+    expect(manifest?.windowId).toBe(windowId);
+    const ids: string[] = [];
+    for (const blob of manifest?.blobs ?? []) for await (const line of w.services.evidence.readLines(blob.path)) ids.push((JSON.parse(line) as { id: string }).id);
+    expect(new Set(ids).size, "a record stored twice").toBe(ids.length);
+    expect(manifest?.totals.records).toBe(ids.length);
+    return ids.sort();
+  }
+
+  /** Sign-in ids of the whole window (what its evidence must hold). */
+  const referenceIds = (): string[] => [...signInsBetween(sim, tenantId, BIG_WINDOW.start, BIG_WINDOW.end)].sort();
+
+  /** The window as a later notice makes it: one more notice, so a new id. */
+  function merged(windowId: string, end: string): BlindWindow {
+    return { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end, windowId, notices: ["azure-monitor~4L44-3F0", "m365~EX871234"] };
+  }
+
+  it("a window a later notice re-keys takes its review over mid-slice: no page read twice, the same findings and evidence", async () => {
+    expect(reference).toBeDefined();
+    const count = counting();
+    const w = world(sim, SETTINGS, count.wrap);
+    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    await plan(w);
+    // One page per turn until the review has fed slices to the detectors, written findings and stands inside a slice.
+    for (let turn = 0; turn < 200; turn++) {
+      await runControlTurn(onePage, `turn-${String(turn)}`);
+      const cp = await storedPass(w);
+      if (cp.next > BIG_WINDOW.start && cp.reading.some((c) => c.streams.some((st) => st.pages > 0)) && (await findingsOf(w, "w-big")).length > 0) break;
+    }
+    const before = count.pages();
+    expect(before).toBeGreaterThan(3);
+    expect(before).toBeLessThan(reference.pages);
+
+    const next = merged("w-big-2", BIG_WINDOW.end);
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
+    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    const run = await runUntilIdle(w);
+    expect(run.errors).toBe(0);
+    expect(w.log.lines.join("\n")).toContain("review taken over from the window this one replaced");
+
+    // Every page was read once, over both windows.
+    expect(count.pages()).toBe(reference.pages);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => `${c.windowId} ${c.control} ${c.state}`).sort()).toEqual(["w-big preserve superseded", "w-big signin-review superseded", "w-big-2 preserve done", "w-big-2 signin-review done"]);
+    const review = controls.find((c) => c.windowId === "w-big-2" && c.control === "signin-review");
+    expect(review?.pages).toBe(reference.pages);
+    expect(review?.coverage).toMatchObject({ reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end });
+    expect(await findingsOf(w, "w-big-2")).toEqual(renamed(reference.findings, "w-big-2"));
+    expect(await evidenceIds(w, "w-big-2")).toEqual(referenceIds());
+    // The old review's checkpoint names the window it went to: no third window can take it too.
+    const old = await w.services.controlRuns.get(tenantId, "w-big", "signin-review");
+    expect((old?.checkpoint as { handedTo?: string } | undefined)?.handedTo).toBe("w-big-2");
+    expect(await spooled(w)).toEqual([]);
+  });
+
+  it("a finished review handed to a window that ends later reads only the new hours", async () => {
+    expect(reference).toBeDefined();
+    const count = counting();
+    const w = world(sim, SETTINGS, count.wrap);
+    // The first notice said the incident ended 12 hours earlier than it did.
+    const earlyEnd = "2024-09-18T12:00:00.000Z";
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const first: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end: earlyEnd, windowId: "w-big" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [first]);
+    await w.services.controls.plan(first, ["signin-review", "preserve"], w.clock.now());
+    await runUntilIdle(w);
+    const firstPages = count.pages();
+    expect(firstPages).toBeLessThan(reference.pages);
+
+    const next = merged("w-big-2", BIG_WINDOW.end);
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
+    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    const run = await runUntilIdle(w);
+    expect(run.errors).toBe(0);
+    // Only the last 12 hours were read (a fresh start would have read the whole window again).
+    const later = count.pages() - firstPages;
+    expect(later).toBeGreaterThan(0);
+    expect(later).toBeLessThan(reference.pages - firstPages + 4);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => `${c.windowId} ${c.control} ${c.state}`).sort()).toEqual(["w-big preserve done", "w-big signin-review done", "w-big-2 preserve done", "w-big-2 signin-review done"]);
+    expect(controls.find((c) => c.windowId === "w-big-2" && c.control === "signin-review")?.coverage).toMatchObject({ reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end });
+    expect(await findingsOf(w, "w-big-2")).toEqual(renamed(reference.findings, "w-big-2"));
+    expect(await evidenceIds(w, "w-big-2")).toEqual(referenceIds());
+  });
+
+  it("a window whose end moves later while its review runs is read to the new end", async () => {
+    expect(reference).toBeDefined();
+    const w = world(sim, SETTINGS);
+    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    const earlyEnd = "2024-09-18T12:00:00.000Z";
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const first: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end: earlyEnd, windowId: "w-big" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [first]);
+    await w.services.controls.plan(first, ["signin-review", "preserve"], w.clock.now());
+    for (let turn = 0; turn < 6; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
+    expect((await storedPass(w)).finished).toBe(false);
+    // A revision of the same notice moves the end (same notices, same window id) while the review is running.
+    const revised: BlindWindow = { ...first, end: BIG_WINDOW.end };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [revised]);
+    await w.services.controls.plan(revised, ["signin-review", "preserve"], w.clock.now());
+    await runUntilIdle(w);
+    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end } });
+    expect(w.log.lines.join("\n")).toContain("the window's end moved past the range read");
+    expect(await findingsOf(w, "w-big")).toEqual(reference.findings);
+    expect(await evidenceIds(w, "w-big")).toEqual(referenceIds());
   });
 
   it("a slice whose nextLink Graph refuses, or whose spooled pages are gone, is read again from its start: same findings and evidence", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deadlineAtRisk, extendPass, startPass, type PassPlan } from "../../shared/app/reviewPass.js";
+import { deadlineAtRisk, extendPass, outgrown, startPass, type PassPlan } from "../../shared/app/reviewPass.js";
 
 const NOW = new Date("2024-09-20T12:00:00Z");
 const plan = (overrides: Partial<PassPlan> = {}): PassPlan => ({
@@ -70,12 +70,36 @@ describe("extendPass: a window that grows keeps what was read", () => {
     const grown = extendPass(first, "2024-09-19T16:00:00.000Z", NOW);
     expect(grown).toMatchObject({ reviewTo: "2024-09-19T16:00:00.000Z", segmentFrom: "2024-09-10T00:00:00.000Z", next: "2024-09-10T00:00:00.000Z", finished: false });
     expect(extendPass(first, "2024-09-09T00:00:00.000Z", NOW)).toBe(first);
+    // The end it was extended to is recorded: the same end does not extend it again once that segment is read.
+    expect(grown.windowEnd).toBe("2024-09-19T16:00:00.000Z");
+    expect(outgrown({ ...grown, finished: true, next: grown.reviewTo }, "2024-09-19T16:00:00.000Z")).toBe(false);
   });
 
   it("leaves a pass still reading as it is (an open window's end moves every turn; its blobs are named by the range)", () => {
     const reading = { ...startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0 }), next: "2024-09-10T00:00:00.000Z" };
     expect(extendPass(reading, null, new Date(NOW.getTime() + 3_600_000))).toBe(reading);
     expect(extendPass(reading, "2024-09-30T00:00:00.000Z", new Date(NOW.getTime() + 86_400_000))).toBe(reading);
+  });
+});
+
+describe("outgrown: a finished pass whose window's end moved past what it read", () => {
+  const closed = { ...startPass(plan({ windowEnd: "2024-09-10T00:00:00.000Z" }), NOW, { baselineDays: 0 }), finished: true };
+  it("reads on when a closed window now ends later than the end the pass was planned for", () => {
+    expect(closed.windowEnd).toBe("2024-09-10T00:00:00.000Z");
+    expect(outgrown(closed, "2024-09-10T06:00:00.000Z")).toBe(true);
+    expect(outgrown(closed, "2024-09-10T00:00:00.000Z")).toBe(false);
+    expect(outgrown(closed, "2024-09-09T00:00:00.000Z")).toBe(false);
+  });
+  it("an open window stops where its pass was planned; a pass planned open reads on once an end is known", () => {
+    expect(outgrown(closed, null)).toBe(false);
+    const open = { ...startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0 }), finished: true };
+    expect(open.windowEnd).toBeNull();
+    expect(outgrown(open, null)).toBe(false);
+    expect(outgrown(open, "2024-09-19T16:00:00.000Z")).toBe(true);
+  });
+  it("a checkpoint of an older version (no windowEnd) is never read on", () => {
+    const { windowEnd: _omitted, ...older } = closed;
+    expect(outgrown(older, "2024-09-30T00:00:00.000Z")).toBe(false);
   });
 });
 
