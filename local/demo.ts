@@ -21,7 +21,7 @@ import { loadSettings, processEnvironment } from "../shared/config.js";
 import { createServices, useServices, type Services } from "../shared/runtime.js";
 import type { Clock } from "../shared/app/ports.js";
 import type { ControlSummary } from "../shared/app/reviewPorts.js";
-import type { Finding } from "../shared/domain/finding.js";
+import { distinctFindings, type Finding } from "../shared/domain/finding.js";
 import type { TenantProfile } from "../shared/domain/tenant.js";
 
 const root = projectRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -128,7 +128,11 @@ async function post(stack: EmbeddedStack, route: string, body: unknown, method =
 interface Snapshot {
   notices: { received: number; processed: number; synthetic: number; unmatched: number };
   windows: { count: number; deadlines: string[] };
+  /** Every control that ran, superseded ones included (the progress display and the wait for the end). */
   controls: ControlSummary[];
+  /** Controls of the windows that exist: what the summary counts. */
+  counted: ControlSummary[];
+  /** One per detection (distinctFindings). */
   findings: Finding[];
   deliveries: Record<string, number>;
   pendingDeliveries: number;
@@ -143,9 +147,9 @@ async function snapshot(services: Services, tenantIds: readonly string[], delive
     if (n.outcome?.unmatched) notices.unmatched++;
   }
   const deadlines = new Set<string>();
-  let windowCount = 0;
+  const live = new Set<string>();
   for await (const w of services.ledger.listWindows({})) {
-    windowCount++;
+    live.add(w.windowId);
     deadlines.add(w.reviewDeadline.slice(0, 10));
   }
   const controls: ControlSummary[] = [];
@@ -155,7 +159,16 @@ async function snapshot(services: Services, tenantIds: readonly string[], delive
     for await (const f of services.findings.listFindings(id)) findings.push(f);
   }
   const d = await (deliveries ?? countDeliveries)(services, tenantIds);
-  return { notices, windows: { count: windowCount, deadlines: [...deadlines].sort() }, controls, findings, deliveries: d.sent, pendingDeliveries: d.pending };
+  // Windows re-keyed by a later notice are gone; their successors took their reviews and findings over.
+  return {
+    notices,
+    windows: { count: live.size, deadlines: [...deadlines].sort() },
+    controls,
+    counted: controls.filter((c) => live.has(c.windowId)),
+    findings: distinctFindings(findings, live),
+    deliveries: d.sent,
+    pendingDeliveries: d.pending,
+  };
 }
 
 /** Counts task deliveries per channel (sent) and those still pending. */
@@ -185,7 +198,7 @@ function bar(ratio: number, width = 24): string {
 
 function progressLines(s: Snapshot, names: ReadonlyMap<string, string>): string[] {
   const n = s.notices;
-  const live = s.controls.filter((c) => c.state !== "superseded");
+  const live = s.counted;
   const done = live.filter((c) => FINISHED.has(c.state)).length;
   const records = live.reduce((sum, c) => sum + Object.values(c.recordsRead).reduce((a, b) => a + b, 0), 0);
   const waits = live.reduce((sum, c) => sum + c.throttledWaits, 0);
@@ -295,16 +308,16 @@ export async function runDemo(io: DemoIo, options: DemoOptions, hooks: { deliver
       seconds: Math.round((performance.now() - started) / 100) / 10,
       notices: { received: last.notices.received, processed: last.notices.processed, synthetic: last.notices.synthetic },
       controls: {
-        total: last.controls.filter((c) => c.state !== "superseded").length,
-        done: last.controls.filter((c) => c.state === "done").length,
-        failed: last.controls.filter((c) => c.state === "failed").length,
+        total: last.counted.length,
+        done: last.counted.filter((c) => c.state === "done").length,
+        failed: last.counted.filter((c) => c.state === "failed").length,
       },
       findings: last.findings.filter((f) => f.rule !== "evidence-lost").length,
       deliveries: last.deliveries,
       reports,
       tenants: tenants.map((t) => {
         const id = t.profile.tenantId;
-        const controls = last.controls.filter((c) => c.tenantId === id && c.state !== "superseded");
+        const controls = last.counted.filter((c) => c.tenantId === id);
         const findings = last.findings.filter((f) => f.tenantId === id);
         const signIns = controls.filter((c) => c.control === "signin-review");
         const lostHours = signIns.reduce((h, c) => h + (c.coverage.lostFrom && c.coverage.lostTo ? (Date.parse(c.coverage.lostTo) - Date.parse(c.coverage.lostFrom)) / 3_600_000 : 0), 0);

@@ -1,7 +1,7 @@
 import { assessNotice } from "../domain/assessNotice.js";
 import type { BlindWindow } from "../domain/blindWindow.js";
 import { CONTROLS_BY_SOURCE } from "../domain/controlPlan.js";
-import { compareFindings, SEVERITIES, type Finding, type Severity } from "../domain/finding.js";
+import { compareFindings, distinctFindings, SEVERITIES, type Finding, type Severity } from "../domain/finding.js";
 import {
   hourKey,
   hourStart,
@@ -132,11 +132,16 @@ export async function buildIncidentReport(deps: IncidentReportDeps, tenantId: st
   const controls = (await collect(deps.controls.listControls(tenantId), (c) => c.tenantId === tenantId)).sort(
     (a, b) => byString(a.windowStart, b.windowStart) || LOG_SOURCE_IDS.indexOf(a.source) - LOG_SOURCE_IDS.indexOf(b.source) || CONTROL_TYPES.indexOf(a.control) - CONTROL_TYPES.indexOf(b.control) || byString(a.windowId, b.windowId),
   );
-  const findings = (await collect(deps.findings.listFindings(tenantId), (f) => f.tenantId === tenantId)).sort(compareFindings);
+  // A window re-keyed by a later notice is gone from the ledger; its successor took its review over (or read again),
+  // so figures count the controls of the windows that exist, and each detection once (distinctFindings). Every
+  // control that ran is still listed.
+  const live = new Set(windows.map((w) => w.windowId));
+  const counted = controls.filter((c) => live.has(c.windowId));
+  const findings = distinctFindings(await collect(deps.findings.listFindings(tenantId), (f) => f.tenantId === tenantId), live).sort(compareFindings);
   const notices = await tenantNotices(deps, tenantId);
 
   const windowEnd = (w: { end: string | null }): number => (w.end === null ? nowMs : Date.parse(w.end));
-  const evidenceLost = lostEvidence(controls, findings, retention);
+  const evidenceLost = lostEvidence(counted, findings, retention);
 
   const reportControls: ReportControl[] = controls.map((c) => ({
     windowId: c.windowId,
@@ -159,7 +164,7 @@ export async function buildIncidentReport(deps: IncidentReportDeps, tenantId: st
     error: c.error ?? null,
   }));
 
-  const reviews = controls.filter((c) => REVIEW_CONTROLS.has(c.control));
+  const reviews = counted.filter((c) => REVIEW_CONTROLS.has(c.control));
   const sources = LOG_SOURCE_IDS.filter((s) => windows.some((w) => w.source === s) || controls.some((c) => c.source === s)).map((source) => {
     const streams: Record<string, number> = {};
     for (const c of reviews.filter((r) => r.source === source)) {
@@ -179,7 +184,7 @@ export async function buildIncidentReport(deps: IncidentReportDeps, tenantId: st
   const signInWindows = windows.filter((w) => w.source === "entra-signin");
   const charts = signInCharts(
     signInWindows,
-    controls.filter((c) => c.control === "signin-review").map((c) => ({ hourly: c.hourly ?? {}, lostFrom: c.coverage.lostFrom, lostTo: c.coverage.lostTo })),
+    counted.filter((c) => c.control === "signin-review").map((c) => ({ hourly: c.hourly ?? {}, lostFrom: c.coverage.lostFrom, lostTo: c.coverage.lostTo })),
     nowMs,
   );
 

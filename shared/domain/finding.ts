@@ -87,6 +87,29 @@ export function findingId(tenantId: string, windowId: string, detection: Pick<De
   return `f${contentHash([tenantId, windowId, detection.rule, detection.subject.kind, detection.subject.id, detection.firstSeen], 24)}`;
 }
 
+/**
+ * One finding per detection across a tenant's windows. A window re-keyed by a later notice takes its predecessor's
+ * findings over under its own id (or finds them again when its review restarted), so the same detection — source,
+ * rule, subject, first sighting — can be stored under both windows. The copy of a window that exists (`liveWindowIds`)
+ * is kept; a finding only a window that is gone holds is kept too: an attack found is never dropped from a count or a
+ * report. Input order is kept.
+ */
+export function distinctFindings<T extends Pick<Finding, "windowId" | "source" | "rule" | "subject" | "firstSeen">>(findings: readonly T[], liveWindowIds: ReadonlySet<string>): T[] {
+  const key = (f: T) => JSON.stringify([f.source, f.rule, f.subject.kind, f.subject.id, f.firstSeen]);
+  const live = new Set(findings.filter((f) => liveWindowIds.has(f.windowId)).map(key));
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const k = key(f);
+    if (!liveWindowIds.has(f.windowId) && live.has(k)) return false;
+    // Two gone windows holding the same detection: the first one listed stands for both.
+    if (!liveWindowIds.has(f.windowId)) {
+      if (seen.has(k)) return false;
+      seen.add(k);
+    }
+    return true;
+  });
+}
+
 const SEVERITY_RANK: Readonly<Record<Severity, number>> = { informational: 0, low: 1, medium: 2, high: 3 };
 
 /** Findings in reading order: most severe first, then oldest first, then by id (stable across runs). */

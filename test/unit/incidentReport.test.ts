@@ -9,7 +9,8 @@ import { acknowledgeTask } from "../../shared/app/taskStatus.js";
 import { taskDeps } from "../../shared/taskRuntime.js";
 import { defaultHuntQueries } from "../../shared/app/taskHuntQueries.js";
 import { hoursTouched } from "../../shared/domain/incidentReportModel.js";
-import { compareFindings } from "../../shared/domain/finding.js";
+import type { BlindWindow } from "../../shared/domain/blindWindow.js";
+import { compareFindings, findingId, type Finding } from "../../shared/domain/finding.js";
 import type { Services } from "../../shared/runtime.js";
 import { registerReport, writeReports } from "../../cli/commands/report.js";
 import { runCli, type CliIo } from "../../cli/program.js";
@@ -271,5 +272,41 @@ describe("writeReports and `report`", () => {
       else process.env.AzureWebJobsStorage = previous;
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("buildIncidentReport: a window re-keyed by a later notice", () => {
+  // Last in this file: it adds a predecessor to Northwind's sign-in window (gone from the ledger, its review handed
+  // over: superseded, its figures and findings carried into the live window's), plus a detection only it holds.
+  it("counts the live window's controls and each detection once, still lists the superseded control, keeps a finding only the gone window has", async () => {
+    const before = await buildIncidentReport(deps, NORTHWIND, REPORT_AT);
+    const live = stored(seeded.controls, NORTHWIND).find((c) => c.source === "entra-signin" && c.control === "signin-review");
+    const liveFindings = stored(seeded.findings, NORTHWIND).filter((f) => f.source === "entra-signin");
+    if (!live) throw new Error("no sign-in review seeded for Northwind");
+    const liveWindow = stored(seeded.windows, NORTHWIND).find((w) => w.source === "entra-signin");
+    const [first] = liveFindings;
+    if (!liveWindow || !first) throw new Error("Northwind's sign-in window has no findings");
+    const gone: BlindWindow = { ...liveWindow, windowId: "w-gone-predecessor" };
+    await services.controls.plan(gone, ["signin-review"], new Date(REPORT_AT));
+    const row = await services.controlRuns.get(NORTHWIND, gone.windowId, "signin-review");
+    const claimed = row && (await services.controlRuns.claim(row, "report-test", new Date(Date.parse(REPORT_AT) + 600_000), new Date(REPORT_AT)));
+    if (!claimed) throw new Error("claim failed");
+    expect(await services.controlRuns.save(claimed, { summary: { ...live, windowId: gone.windowId, state: "superseded" }, urgency: gone.reviewDeadline })).toBeDefined();
+    const only: Finding = { ...first, rule: "new-country", firstSeen: "2024-09-05T10:00:00.000Z", lastSeen: "2024-09-05T10:00:00.000Z" };
+    await services.findings.putFindings([
+      ...liveFindings.map((f) => ({ ...f, id: findingId(NORTHWIND, gone.windowId, f), windowId: gone.windowId })),
+      { ...only, id: findingId(NORTHWIND, gone.windowId, only), windowId: gone.windowId },
+    ]);
+
+    const after = await buildIncidentReport(deps, NORTHWIND, REPORT_AT);
+    expect(after.controls).toHaveLength(before.controls.length + 1);
+    expect(after.controls.find((c) => c.windowId === gone.windowId)?.state).toBe("superseded");
+    expect(after.summary.recordsRead).toBe(before.summary.recordsRead);
+    expect(after.sources).toEqual(before.sources);
+    expect(after.charts).toEqual(before.charts);
+    expect(after.summary.lostHours).toBe(before.summary.lostHours);
+    // The carried copies are not counted twice; the detection only the gone window holds is kept.
+    expect(after.summary.findings).toBe(before.summary.findings + 1);
+    expect(after.findings.filter((f) => f.windowId === gone.windowId).map((f) => f.rule)).toEqual(["new-country"]);
   });
 });
