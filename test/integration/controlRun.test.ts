@@ -639,6 +639,46 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     expect(await spooled(w)).toEqual([]);
   });
 
+  it("a worker that dies in the middle of a hand-over: the next one repeats it to the same window, no page read twice", async () => {
+    expect(reference).toBeDefined();
+    const count = counting();
+    const w = world(sim, SETTINGS, count.wrap);
+    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    await plan(w);
+    for (let turn = 0; turn < 8; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
+    const next = merged("w-big-2", BIG_WINDOW.end);
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
+    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    // The new window's row takes the review over in one save after the old row is fenced: that save dies once.
+    let died = 0;
+    const store = w.deps.controlRuns;
+    const dying: ControlRunDeps = {
+      ...w.deps,
+      controlRuns: {
+        get: (t, wi, c) => store.get(t, wi, c),
+        listControls: (t, wi) => store.listControls(t, wi),
+        listUnfinished: () => store.listUnfinished(),
+        claim: (row, owner, until, at) => store.claim(row, owner, until, at),
+        save: (row, update) => {
+          if (died === 0 && row.windowId === "w-big-2" && row.checkpoint === undefined && update.checkpoint !== undefined) {
+            died++;
+            return Promise.reject(new Error("worker died during the hand-over"));
+          }
+          return store.save(row, update);
+        },
+      },
+    };
+    const run = await runUntilIdle({ ...w, deps: dying });
+    expect(died).toBe(1);
+    expect(run.errors).toBe(1);
+    const old = await w.services.controlRuns.get(tenantId, "w-big", "signin-review");
+    expect(old?.state).toBe("superseded");
+    expect((old?.checkpoint as { handedTo?: string } | undefined)?.handedTo).toBe("w-big-2");
+    expect(count.pages()).toBe(reference.pages);
+    expect(await findingsOf(w, "w-big-2")).toEqual(renamed(reference.findings, "w-big-2"));
+    expect(await evidenceIds(w, "w-big-2")).toEqual(referenceIds());
+  });
+
   it("a finished review handed to a window that ends later reads only the new hours", async () => {
     expect(reference).toBeDefined();
     const count = counting();
