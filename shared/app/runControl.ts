@@ -442,8 +442,8 @@ interface TakeOver {
  * to an open one: an open window is reviewed up to when its review began, which a fresh start does better).
  *
  * The hand-over is one conditional write to the predecessor's row (superseded, unless done, and named in its
- * checkpoint as handed to this window): a worker still reading for it loses its lease at its next save and stops, and
- * no other window takes the same review. Then the predecessor's findings are copied under this window's id and this
+ * checkpoint as handed to this window): a worker still reading for it loses its lease at its next save and stops (what
+ * it read after the checkpoint taken over is read again, as after a kill), and no other window takes the same review. Then the predecessor's findings are copied under this window's id and this
  * row takes the checkpoint and detector state. A crash in between repeats the hand-over to the same window. The
  * review keeps its spool and evidence names (they carry the first window's id); the manifest is this window's.
  * Returns the row holding the review, "lost" when this worker's lease went meanwhile, undefined when nothing can be
@@ -461,17 +461,11 @@ async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pic
   // The furthest read first (a finished review, then the latest hour reviewed).
   const reach = (c: ControlSummary) => (c.state === "done" ? "~" : (c.coverage.reviewedTo ?? ""));
   candidates.sort((a, b) => (reach(a) > reach(b) ? -1 : reach(a) < reach(b) ? 1 : a.windowId < b.windowId ? -1 : 1));
+  const nowIso = want.now.toISOString();
   for (const candidate of candidates) {
-    const from = await deps.controlRuns.get(row.tenantId, candidate.windowId, candidate.control);
-    const saved = from?.checkpoint as { handedTo?: unknown; thresholds?: unknown } | undefined;
-    const cp = from && readCheckpoint(from);
-    if (!from || !saved || !cp || saved.thresholds !== want.thresholdsKey) continue;
-    if (cp.kind !== want.kind || cp.windowFrom !== window.start || cp.detect !== want.detect || cp.preserve !== want.preserve) continue;
-    if (saved.handedTo !== undefined && saved.handedTo !== row.windowId) continue;
-    const nowIso = want.now.toISOString();
-    const summary: ControlSummary = from.state === "done" ? controlSummary(from) : { ...controlSummary(from), state: "superseded", finishedAt: from.finishedAt ?? nowIso };
-    if (!(await deps.controlRuns.save(from, { summary, checkpoint: { ...saved, handedTo: row.windowId }, urgency: from.urgency }))) continue;
-
+    const fenced = await fence(deps, row, candidate, window, want, nowIso);
+    if (!fenced) continue;
+    const { from, cp } = fenced;
     const ids = checkpointFindingIds(from);
     const wanted = new Set(ids);
     const renamed = new Map<string, string>();
@@ -504,6 +498,25 @@ async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pic
     if (!taken) return "lost";
     deps.logger.info("review taken over from the window this one replaced", { tenant: row.tenantId, window: row.windowId, control: row.control, from: from.windowId, next: cp.next, findings: carried.length });
     return taken;
+  }
+  return undefined;
+}
+
+/**
+ * Marks the predecessor's row as handed to `row`'s window (superseded unless done), conditional on its ETag; read
+ * again and retried when its worker wrote in between (it may have finished meanwhile). The row as fenced and its
+ * checkpoint, or undefined when it cannot be taken over.
+ */
+async function fence(deps: ControlRunDeps, row: ControlRow, candidate: ControlSummary, window: Pick<BlindWindow, "start">, want: TakeOver, nowIso: string): Promise<{ from: ControlRow; cp: PassCheckpoint } | undefined> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const from = await deps.controlRuns.get(row.tenantId, candidate.windowId, candidate.control);
+    const saved = from?.checkpoint as { handedTo?: unknown; thresholds?: unknown } | undefined;
+    const cp = from && readCheckpoint(from);
+    if (!from || !saved || !cp || saved.thresholds !== want.thresholdsKey || from.state === "failed") return undefined;
+    if (cp.kind !== want.kind || cp.windowFrom !== window.start || cp.detect !== want.detect || cp.preserve !== want.preserve) return undefined;
+    if (saved.handedTo !== undefined && saved.handedTo !== row.windowId) return undefined;
+    const summary: ControlSummary = from.state === "done" ? controlSummary(from) : { ...controlSummary(from), state: "superseded", finishedAt: from.finishedAt ?? nowIso };
+    if (await deps.controlRuns.save(from, { summary, checkpoint: { ...saved, handedTo: row.windowId }, urgency: from.urgency })) return { from, cp };
   }
   return undefined;
 }

@@ -679,6 +679,57 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     expect(await evidenceIds(w, "w-big-2")).toEqual(referenceIds());
   });
 
+  it("a review taken over while its worker is still reading: that worker loses its lease at its next save and stops", async () => {
+    expect(reference).toBeDefined();
+    const count = counting();
+    const w = world(sim, SETTINGS, count.wrap);
+    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    await plan(w);
+    for (let turn = 0; turn < 6; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
+    // The old window's worker goes on reading, but Graph answers it only once the gate opens.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const source = w.deps.reviewSource;
+    if (!source) throw new Error("no review source");
+    const slow: ControlRunDeps = {
+      ...w.deps,
+      reviewSource: {
+        privilegedUserIds: (t) => source.privilegedUserIds(t),
+        throttledSoFar: () => source.throttledSoFar(),
+        describe: (stream, from, to, select) => source.describe(stream, from, to, select),
+        async *pages(tenant, stream, from, to, select, resume) {
+          await gate;
+          yield* source.pages(tenant, stream, from, to, select, resume);
+        },
+      },
+    };
+    const oldTurn = runControlTurn(slow, "old-worker");
+    // Let it claim the row and ask Graph for its pages.
+    for (let i = 0; i < 50 && (await w.services.controlRuns.get(tenantId, "w-big", "signin-review"))?.leaseOwner !== "old-worker"; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await w.services.controlRuns.get(tenantId, "w-big", "signin-review"))?.leaseOwner).toBe("old-worker");
+
+    const next = merged("w-big-2", BIG_WINDOW.end);
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
+    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    const run = await runUntilIdle(w);
+    expect(run.errors).toBe(0);
+    openGate();
+    expect(await oldTurn).toMatchObject({ kind: "ran", windowId: "w-big", state: "running", continued: false });
+    expect(w.log.lines.join("\n")).toContain("lease lost: another worker took the control over");
+    const old = await w.services.controlRuns.get(tenantId, "w-big", "signin-review");
+    expect(old).toMatchObject({ state: "superseded" });
+    expect((old?.checkpoint as { handedTo?: string } | undefined)?.handedTo).toBe("w-big-2");
+    expect((await allControls(w, sim)).filter((c) => c.windowId === "w-big-2").map((c) => c.state)).toEqual(["done", "done"]);
+    expect(await findingsOf(w, "w-big-2")).toEqual(renamed(reference.findings, "w-big-2"));
+    expect(await evidenceIds(w, "w-big-2")).toEqual(referenceIds());
+    // The new window read every page once; the old worker only took in what it had asked for: at most its current
+    // page and the one read ahead, per stream (2) of each slice in flight (3).
+    expect(count.pages()).toBeGreaterThanOrEqual(reference.pages);
+    expect(count.pages()).toBeLessThanOrEqual(reference.pages + 2 * 2 * 3);
+  });
+
   it("a finished review handed to a window that ends later reads only the new hours", async () => {
     expect(reference).toBeDefined();
     const count = counting();
