@@ -463,9 +463,14 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     await emptyAccount(azurite, ["table", "queue", "blob"]);
   });
 
-  async function plan(w: World): Promise<void> {
+  /** Registers the tenant and plans the window "w-big" (ending at `end`) as the pipeline would. */
+  async function plan(w: World, end: string = BIG_WINDOW.end): Promise<void> {
     await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
-    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, windowId: "w-big" };
+    await replan(w, { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end, windowId: "w-big" });
+  }
+
+  /** The ledger now holds `window` alone for the tenant's sign-ins (the previous one is gone when the id differs). */
+  async function replan(w: World, window: BlindWindow): Promise<void> {
     await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
     await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
   }
@@ -596,6 +601,16 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
   /** Sign-in ids of the whole window (what its evidence must hold). */
   const referenceIds = (): string[] => [...signInsBetween(sim, tenantId, BIG_WINDOW.start, BIG_WINDOW.end)].sort();
 
+  /** "w-big" planned and its review read `pages` pages, one per turn; Graph's pages counted. */
+  async function partlyRead(pages: number): Promise<{ w: World; count: ReturnType<typeof counting> }> {
+    const count = counting();
+    const w = world(sim, SETTINGS, count.wrap);
+    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
+    await plan(w);
+    for (let turn = 0; turn < pages; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
+    return { w, count };
+  }
+
   /** The window as a later notice makes it: one more notice, so a new id. */
   function merged(windowId: string, end: string): BlindWindow {
     return { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end, windowId, notices: ["azure-monitor~4L44-3F0", "m365~EX871234"] };
@@ -617,9 +632,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     expect(before).toBeGreaterThan(3);
     expect(before).toBeLessThan(reference.pages);
 
-    const next = merged("w-big-2", BIG_WINDOW.end);
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
-    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    await replan(w, merged("w-big-2", BIG_WINDOW.end));
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(0);
     expect(w.log.lines.join("\n")).toContain("review taken over from the window this one replaced");
@@ -641,14 +654,8 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
 
   it("a worker that dies in the middle of a hand-over: the next one repeats it to the same window, no page read twice", async () => {
     expect(reference).toBeDefined();
-    const count = counting();
-    const w = world(sim, SETTINGS, count.wrap);
-    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
-    await plan(w);
-    for (let turn = 0; turn < 8; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
-    const next = merged("w-big-2", BIG_WINDOW.end);
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
-    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    const { w, count } = await partlyRead(8);
+    await replan(w, merged("w-big-2", BIG_WINDOW.end));
     // The new window's row takes the review over in one save after the old row is fenced: that save dies once.
     let died = 0;
     const store = w.deps.controlRuns;
@@ -681,11 +688,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
 
   it("a review taken over while its worker is still reading: that worker loses its lease at its next save and stops", async () => {
     expect(reference).toBeDefined();
-    const count = counting();
-    const w = world(sim, SETTINGS, count.wrap);
-    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
-    await plan(w);
-    for (let turn = 0; turn < 6; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
+    const { w, count } = await partlyRead(6);
     // The old window's worker goes on reading, but Graph answers it only once the gate opens.
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
@@ -710,9 +713,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     for (let i = 0; i < 50 && (await w.services.controlRuns.get(tenantId, "w-big", "signin-review"))?.leaseOwner !== "old-worker"; i++) await new Promise((r) => setTimeout(r, 20));
     expect((await w.services.controlRuns.get(tenantId, "w-big", "signin-review"))?.leaseOwner).toBe("old-worker");
 
-    const next = merged("w-big-2", BIG_WINDOW.end);
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
-    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    await replan(w, merged("w-big-2", BIG_WINDOW.end));
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(0);
     openGate();
@@ -736,17 +737,12 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     const w = world(sim, SETTINGS, count.wrap);
     // The first notice said the incident ended 12 hours earlier than it did.
     const earlyEnd = "2024-09-18T12:00:00.000Z";
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
-    const first: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end: earlyEnd, windowId: "w-big" };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [first]);
-    await w.services.controls.plan(first, ["signin-review", "preserve"], w.clock.now());
+    await plan(w, earlyEnd);
     await runUntilIdle(w);
     const firstPages = count.pages();
     expect(firstPages).toBeLessThan(reference.pages);
 
-    const next = merged("w-big-2", BIG_WINDOW.end);
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [next]);
-    await w.services.controls.plan(next, ["signin-review", "preserve"], w.clock.now());
+    await replan(w, merged("w-big-2", BIG_WINDOW.end));
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(0);
     // Only the last 12 hours were read (a fresh start would have read the whole window again).
@@ -765,16 +761,11 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     const w = world(sim, SETTINGS);
     const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
     const earlyEnd = "2024-09-18T12:00:00.000Z";
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
-    const first: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end: earlyEnd, windowId: "w-big" };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [first]);
-    await w.services.controls.plan(first, ["signin-review", "preserve"], w.clock.now());
+    await plan(w, earlyEnd);
     for (let turn = 0; turn < 6; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
     expect((await storedPass(w)).finished).toBe(false);
     // A revision of the same notice moves the end (same notices, same window id) while the review is running.
-    const revised: BlindWindow = { ...first, end: BIG_WINDOW.end };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [revised]);
-    await w.services.controls.plan(revised, ["signin-review", "preserve"], w.clock.now());
+    await replan(w, { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, windowId: "w-big" });
     await runUntilIdle(w);
     const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
     expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end } });
