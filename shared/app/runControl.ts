@@ -191,7 +191,8 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     deps.logger.info(message, { tenant: row.tenantId, window: row.windowId, control: row.control, ...fields });
   };
 
-  const window = await findWindow(deps, row);
+  const windows = await tenantWindows(deps, row.tenantId);
+  const window = windowOf(windows, row);
   if (!window) {
     log("window no longer exists (merged into another): control superseded");
     await finish(deps, row, { ...controlSummary(row), state: "superseded", finishedAt: startedAt.toISOString() });
@@ -233,7 +234,8 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   const thresholdsKey = contentHash(deps.options.thresholds, 16);
   if (readCheckpoint(row) === undefined) {
     const detect = row.control !== "preserve";
-    const taken = await takeOverReview(deps, row, window, { kind, detect, preserve: preserve && kind !== "risks", thresholdsKey, retention, now: startedAt });
+    const live = new Set(windows.filter((w) => w.source === row.source).map((w) => w.windowId));
+    const taken = await takeOverReview(deps, row, window, live, { kind, detect, preserve: preserve && kind !== "risks", thresholdsKey, retention, now: startedAt });
     if (taken === "lost") return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
     if (taken) row = taken;
   }
@@ -417,11 +419,19 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
 }
 
-async function findWindow(deps: ControlRunDeps, row: ControlRow) {
-  for await (const w of deps.ledger.listWindows({ tenantId: row.tenantId })) {
-    if (w.windowId === row.windowId && w.source === row.source) return w;
-  }
-  return undefined;
+/** The tenant's windows as the ledger holds them now. */
+async function tenantWindows(deps: ControlRunDeps, tenantId: string): Promise<BlindWindow[]> {
+  const out: BlindWindow[] = [];
+  for await (const w of deps.ledger.listWindows({ tenantId })) out.push(w);
+  return out;
+}
+
+function windowOf(windows: readonly BlindWindow[], row: ControlRow): BlindWindow | undefined {
+  return windows.find((w) => w.windowId === row.windowId && w.source === row.source);
+}
+
+async function findWindow(deps: ControlRunDeps, row: ControlRow): Promise<BlindWindow | undefined> {
+  return windowOf(await tenantWindows(deps, row.tenantId), row);
 }
 
 interface TakeOver {
@@ -446,12 +456,10 @@ interface TakeOver {
  * it read after the checkpoint taken over is read again, as after a kill), and no other window takes the same review. Then the predecessor's findings are copied under this window's id and this
  * row takes the checkpoint and detector state. A crash in between repeats the hand-over to the same window. The
  * review keeps its spool and evidence names (they carry the first window's id); the manifest is this window's.
- * Returns the row holding the review, "lost" when this worker's lease went meanwhile, undefined when nothing can be
- * taken over.
+ * `live`: the ids of the tenant's windows of this source in the ledger. Returns the row holding the review, "lost" when
+ * this worker's lease went meanwhile, undefined when nothing can be taken over.
  */
-async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pick<BlindWindow, "start" | "end">, want: TakeOver): Promise<ControlRow | "lost" | undefined> {
-  const live = new Set<string>();
-  for await (const w of deps.ledger.listWindows({ tenantId: row.tenantId })) if (w.source === row.source) live.add(w.windowId);
+async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pick<BlindWindow, "start" | "end">, live: ReadonlySet<string>, want: TakeOver): Promise<ControlRow | "lost" | undefined> {
   const candidates: ControlSummary[] = [];
   for await (const c of deps.controlRuns.listControls(row.tenantId)) {
     if (c.source !== row.source || c.control !== row.control || c.windowId === row.windowId || live.has(c.windowId)) continue;
