@@ -453,8 +453,9 @@ interface TakeOver {
  *
  * The hand-over is one conditional write to the predecessor's row (superseded, unless done, and named in its
  * checkpoint as handed to this window): a worker still reading for it loses its lease at its next save and stops (what
- * it read after the checkpoint taken over is read again, as after a kill), and no other window takes the same review. Then the predecessor's findings are copied under this window's id and this
- * row takes the checkpoint and detector state. A crash in between repeats the hand-over to the same window. The
+ * it read after the checkpoint taken over is read again, as after a kill), and no other window takes the same review.
+ * Then the predecessor's findings are copied under this window's id and this row takes the checkpoint and detector
+ * state. A crash in between repeats the hand-over to the same window. The
  * review keeps its spool and evidence names (they carry the first window's id); the manifest is this window's.
  * `live`: the ids of the tenant's windows of this source in the ledger. Returns the row holding the review, "lost" when
  * this worker's lease went meanwhile, undefined when nothing can be taken over.
@@ -471,7 +472,7 @@ async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pic
   candidates.sort((a, b) => (reach(a) > reach(b) ? -1 : reach(a) < reach(b) ? 1 : a.windowId < b.windowId ? -1 : 1));
   const nowIso = want.now.toISOString();
   for (const candidate of candidates) {
-    const fenced = await fence(deps, row, candidate, window, want, nowIso);
+    const fenced = await fence(deps, row, candidate, window, want);
     if (!fenced) continue;
     const { from, cp } = fenced;
     const ids = checkpointFindingIds(from);
@@ -485,7 +486,8 @@ async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pic
       carried.push({ ...f, id, windowId: row.windowId });
     }
     if (carried.length > 0) await deps.findings.putFindings(carried);
-    const findingIds = ids.flatMap((id) => (id.startsWith("marker:") ? [id] : renamed.has(id) ? [renamed.get(id) ?? id] : []));
+    // Markers (at-risk raised) carry over as they are; a finding not found under the old window is not claimed.
+    const findingIds = ids.flatMap((id) => (id.startsWith("marker:") ? [id] : (renamed.get(id) ?? [])));
     const taken = await deps.controlRuns.save(row, {
       summary: {
         ...controlSummary(row),
@@ -515,7 +517,8 @@ async function takeOverReview(deps: ControlRunDeps, row: ControlRow, window: Pic
  * again and retried when its worker wrote in between (it may have finished meanwhile). The row as fenced and its
  * checkpoint, or undefined when it cannot be taken over.
  */
-async function fence(deps: ControlRunDeps, row: ControlRow, candidate: ControlSummary, window: Pick<BlindWindow, "start">, want: TakeOver, nowIso: string): Promise<{ from: ControlRow; cp: PassCheckpoint } | undefined> {
+async function fence(deps: ControlRunDeps, row: ControlRow, candidate: ControlSummary, window: Pick<BlindWindow, "start">, want: TakeOver): Promise<{ from: ControlRow; cp: PassCheckpoint } | undefined> {
+  const nowIso = want.now.toISOString();
   for (let attempt = 0; attempt < 3; attempt++) {
     const from = await deps.controlRuns.get(row.tenantId, candidate.windowId, candidate.control);
     const saved = from?.checkpoint as { handedTo?: unknown; thresholds?: unknown } | undefined;

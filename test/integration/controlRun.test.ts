@@ -601,38 +601,39 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
   /** Sign-in ids of the whole window (what its evidence must hold). */
   const referenceIds = (): string[] => [...signInsBetween(sim, tenantId, BIG_WINDOW.start, BIG_WINDOW.end)].sort();
 
-  /** "w-big" planned and its review read `pages` pages, one per turn; Graph's pages counted. */
-  async function partlyRead(pages: number): Promise<{ w: World; count: ReturnType<typeof counting> }> {
+  /**
+   * "w-big" planned and its review read one page per turn, `pages` turns or until `enough` says so; Graph's pages
+   * counted.
+   */
+  async function partlyRead(pages: number, enough: (w: World) => Promise<boolean> = () => Promise.resolve(false)): Promise<{ w: World; count: ReturnType<typeof counting> }> {
     const count = counting();
     const w = world(sim, SETTINGS, count.wrap);
     const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
     await plan(w);
-    for (let turn = 0; turn < pages; turn++) await runControlTurn(onePage, `turn-${String(turn)}`);
+    for (let turn = 0; turn < pages; turn++) {
+      await runControlTurn(onePage, `turn-${String(turn)}`);
+      if (await enough(w)) break;
+    }
     return { w, count };
   }
 
-  /** The window as a later notice makes it: one more notice, so a new id. */
-  function merged(windowId: string, end: string): BlindWindow {
-    return { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end, windowId, notices: ["azure-monitor~4L44-3F0", "m365~EX871234"] };
+  /** The window as a later notice makes it ("w-big-2"): one more notice, so a new id. */
+  function merged(): BlindWindow {
+    return { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, windowId: "w-big-2", notices: ["azure-monitor~4L44-3F0", "m365~EX871234"] };
   }
 
   it("a window a later notice re-keys takes its review over mid-slice: no page read twice, the same findings and evidence", async () => {
     expect(reference).toBeDefined();
-    const count = counting();
-    const w = world(sim, SETTINGS, count.wrap);
-    const onePage: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
-    await plan(w);
     // One page per turn until the review has fed slices to the detectors, written findings and stands inside a slice.
-    for (let turn = 0; turn < 200; turn++) {
-      await runControlTurn(onePage, `turn-${String(turn)}`);
-      const cp = await storedPass(w);
-      if (cp.next > BIG_WINDOW.start && cp.reading.some((c) => c.streams.some((st) => st.pages > 0)) && (await findingsOf(w, "w-big")).length > 0) break;
-    }
+    const { w, count } = await partlyRead(200, async (at) => {
+      const cp = await storedPass(at);
+      return cp.next > BIG_WINDOW.start && cp.reading.some((c) => c.streams.some((st) => st.pages > 0)) && (await findingsOf(at, "w-big")).length > 0;
+    });
     const before = count.pages();
     expect(before).toBeGreaterThan(3);
     expect(before).toBeLessThan(reference.pages);
 
-    await replan(w, merged("w-big-2", BIG_WINDOW.end));
+    await replan(w, merged());
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(0);
     expect(w.log.lines.join("\n")).toContain("review taken over from the window this one replaced");
@@ -655,7 +656,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
   it("a worker that dies in the middle of a hand-over: the next one repeats it to the same window, no page read twice", async () => {
     expect(reference).toBeDefined();
     const { w, count } = await partlyRead(8);
-    await replan(w, merged("w-big-2", BIG_WINDOW.end));
+    await replan(w, merged());
     // The new window's row takes the review over in one save after the old row is fenced: that save dies once.
     let died = 0;
     const store = w.deps.controlRuns;
@@ -713,7 +714,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     for (let i = 0; i < 50 && (await w.services.controlRuns.get(tenantId, "w-big", "signin-review"))?.leaseOwner !== "old-worker"; i++) await new Promise((r) => setTimeout(r, 20));
     expect((await w.services.controlRuns.get(tenantId, "w-big", "signin-review"))?.leaseOwner).toBe("old-worker");
 
-    await replan(w, merged("w-big-2", BIG_WINDOW.end));
+    await replan(w, merged());
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(0);
     openGate();
@@ -742,7 +743,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     const firstPages = count.pages();
     expect(firstPages).toBeLessThan(reference.pages);
 
-    await replan(w, merged("w-big-2", BIG_WINDOW.end));
+    await replan(w, merged());
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(0);
     // Only the last 12 hours were read (a fresh start would have read the whole window again).
