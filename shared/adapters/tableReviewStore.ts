@@ -221,6 +221,9 @@ export class TableControlStore implements ControlRunStore {
       // does not take the lease away. Only another owner (a takeover after the lease expired) does.
       const fresh = await this.get(row.tenantId, row.windowId, row.control);
       if (!fresh || (fresh.leaseOwner ?? "") !== (row.leaseOwner ?? "") || fresh.state !== row.state) return undefined;
+      // But the run was planned for the bounds it read: "done" under bounds that moved since would leave the new hours
+      // unread (the planner re-runs only controls it finds finished).
+      if (summary.state === "done" && (fresh.windowStart !== row.windowStart || fresh.windowEnd !== row.windowEnd)) return undefined;
       current = fresh;
     }
     return undefined;

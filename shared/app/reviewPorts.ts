@@ -103,6 +103,8 @@ export interface ControlRunStore extends ControlStore {
    * Writes progress (summary, checkpoint, detector state, urgency; a new lease end while running) if the row is
    * still as this worker last wrote it. Undefined when the lease was lost (another worker took over): the caller
    * stops. The detector state is written only when its content changed; one too large for the row goes to Blob.
+   * A save that marks the row done is refused too (undefined, the lease kept) when the planner moved the window's
+   * bounds on the row since `row` was read: the caller reads the row again to tell the two apart.
    */
   save(row: ControlRow, update: { summary: ControlSummary; checkpoint?: unknown; detector?: unknown; urgency: string; leaseUntil?: Date }): Promise<ControlRow | undefined>;
 }

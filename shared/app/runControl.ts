@@ -368,6 +368,9 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   // the detector state from before finish() carries on and the new hours are a new evidence segment.
   let final = result.checkpoint;
   const latest = await findWindow(deps, row);
+  // A start that moved while this turn read (a revision widened or narrowed the window) makes the range read the
+  // wrong one: the next turn starts the review again, as it does for a start moved between turns.
+  if (latest && latest.start !== final.windowFrom) return handOn(final, summarise(final, "running"), "the window's start moved while it was reviewed: the review starts again", { from: latest.start });
   if (latest && outgrown(final, latest.end)) {
     const grown = extendPass(final, latest.end, deps.clock.now());
     if (!grown.finished) return handOn(grown, summarise(grown, "running"), "the window's end moved past the range read: reads on to it", { from: grown.segmentFrom, to: grown.reviewTo });
@@ -405,7 +408,14 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   const finishedAt = deps.clock.now().toISOString();
   const done: ControlSummary = { ...summarise(final, "done"), finishedAt, ...(evidence ? { evidence } : {}) };
   const saved = await deps.controlRuns.save(current, { summary: done, ...stored(final, [...findingIds], thresholdsKey), urgency: urgencyOf(final, retention) });
-  if (!saved) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+  if (!saved) {
+    // Refused: the lease was lost, or the planner moved the window's bounds after the read above (the row is still
+    // ours and running). Then the next turn reads the window as it is now, on from this checkpoint.
+    const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
+    if (fresh?.state !== "running" || (fresh.leaseOwner ?? "") !== (current.leaseOwner ?? "")) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    current = fresh;
+    return handOn(final, summarise(final, "running"), "the window's bounds moved as the review finished: the next turn reads them", { start: fresh.windowStart, end: fresh.windowEnd });
+  }
   if (preserveRow && evidence) {
     // The review's pass preserved the records: its preserve control is done with it.
     const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, preserveRow.control);

@@ -775,6 +775,73 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     expect(await evidenceIds(w, "w-big")).toEqual(referenceIds());
   });
 
+  it("a window whose start moves earlier while a turn reads it is reviewed again from the new start", async () => {
+    expect(reference).toBeDefined();
+    const wider: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, start: "2024-09-16T12:00:00.000Z", windowId: "w-big" };
+    // What a review of the wider window finds and preserves when it is planned that way from the start.
+    const fresh = world(sim, SETTINGS);
+    await fresh.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], fresh.clock.now());
+    await replan(fresh, wider);
+    await runUntilIdle(fresh);
+    const expected = { findings: await findingsOf(fresh, "w-big"), evidence: await evidenceIds(fresh, "w-big") };
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+
+    // The same turn goes on reading when a revision moves the start 12 hours earlier (same notices, same id).
+    let served = 0;
+    let move: () => Promise<void> = () => Promise.resolve();
+    const w = world(sim, SETTINGS, (source) => ({
+      privilegedUserIds: (t) => source.privilegedUserIds(t),
+      throttledSoFar: () => source.throttledSoFar(),
+      describe: (stream, from, to, select) => source.describe(stream, from, to, select),
+      async *pages(tenant, stream, from, to, select, resume) {
+        for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
+          if (++served === 5) await move();
+          yield page;
+        }
+      },
+    }));
+    move = () => replan(w, wider);
+    await plan(w);
+    const run = await runUntilIdle(w);
+    expect(run.errors).toBe(0);
+    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: wider.start, reviewedTo: BIG_WINDOW.end } });
+    expect(w.log.lines.join("\n")).toContain("the window's start moved while it was reviewed");
+    // The hours read before the move were read again with the earlier ones.
+    expect(served).toBeGreaterThan(reference.pages);
+    expect(await findingsOf(w, "w-big")).toEqual(expected.findings);
+    expect(await evidenceIds(w, "w-big")).toEqual(expected.evidence);
+  });
+
+  it("a window whose end moves later just as its review finishes is read to the new end", async () => {
+    expect(reference).toBeDefined();
+    const w = world(sim, SETTINGS);
+    // The planner writes the new end after the runner's last look at the window, while it writes the manifest.
+    let moved = false;
+    const evidence = w.deps.evidence;
+    const racing: ControlRunDeps = {
+      ...w.deps,
+      evidence: Object.assign(Object.create(evidence) as typeof evidence, {
+        writeManifest: async (...args: Parameters<typeof evidence.writeManifest>) => {
+          if (!moved) {
+            moved = true;
+            await replan(w, { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, windowId: "w-big" });
+          }
+          return evidence.writeManifest(...args);
+        },
+      }),
+    };
+    await plan(w, "2024-09-18T12:00:00.000Z");
+    let turns = 0;
+    while (turns < 100 && (await runControlTurn(racing, `turn-${String(turns)}`)).kind !== "idle") turns++;
+    expect(moved).toBe(true);
+    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end } });
+    expect(w.log.lines.join("\n")).toContain("the window's bounds moved as the review finished");
+    expect(await findingsOf(w, "w-big")).toEqual(reference.findings);
+    expect(await evidenceIds(w, "w-big")).toEqual(referenceIds());
+  });
+
   it("a slice whose nextLink Graph refuses, or whose spooled pages are gone, is read again from its start: same findings and evidence", async () => {
     expect(reference).toBeDefined();
     const w = world(sim, SETTINGS);

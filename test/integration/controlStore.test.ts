@@ -144,3 +144,21 @@ describe("Controls row: detector state apart from the checkpoint", () => {
     expect(cpBytes).toBeLessThan(1024);
   });
 });
+
+describe("Controls row: the planner moving the window's bounds while a worker holds the lease", () => {
+  it("progress is still saved; 'done' under the old bounds is refused and the row stays the worker's, running", async () => {
+    const { services } = testServices(azurite);
+    const { store, row } = await setup();
+    const moved: BlindWindow = { ...WINDOW, end: "2024-09-19T22:00:00.000Z" };
+    await services.controls.plan(moved, ["signin-review"], NOW);
+    // Running progress goes through (the planner does not take the lease) and sees the new bounds.
+    const progressed = await store.save(row, { ...running(row), checkpoint: { pass: 1 } });
+    expect(progressed).toMatchObject({ state: "running", leaseOwner: "worker", windowEnd: moved.end });
+    // A finish from a worker that read the row before the planner wrote is refused: its range is the old one.
+    const done = { summary: { ...controlSummary(row), state: "done" as const }, urgency: row.urgency };
+    expect(await store.save(row, done)).toBeUndefined();
+    expect(await store.get(TENANT, WINDOW.windowId, "signin-review")).toMatchObject({ state: "running", leaseOwner: "worker", checkpoint: { pass: 1 } });
+    // Holding the row as it is now, the same finish goes through.
+    expect(await store.save(progressed ?? row, done)).toMatchObject({ state: "done", windowEnd: moved.end });
+  });
+});
