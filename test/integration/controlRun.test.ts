@@ -92,6 +92,24 @@ interface ReadEvent {
   sliceFrom: string;
 }
 
+/** `source` with its pages read through `pages`; the rest as it is. */
+function withPages(source: ReviewSource, pages: ReviewSource["pages"]): ReviewSource {
+  return {
+    privilegedUserIds: (t) => source.privilegedUserIds(t),
+    throttledSoFar: () => source.throttledSoFar(),
+    describe: (stream, from, to, select) => source.describe(stream, from, to, select),
+    pages,
+  };
+}
+
+/** `source` whose pages wait until `gate` opens. */
+function gated(source: ReviewSource, gate: Promise<void>): ReviewSource {
+  return withPages(source, async function* (tenant, stream, from, to, select, resume) {
+    await gate;
+    yield* source.pages(tenant, stream, from, to, select, resume);
+  });
+}
+
 /** Pages Graph served the runner, and (optionally) a kill as the n-th page arrives. */
 function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number; events: ReadEvent[]; wrap: (source: ReviewSource) => ReviewSource } {
   let pages = 0;
@@ -99,11 +117,8 @@ function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number
   return {
     pages: () => pages,
     events,
-    wrap: (source) => ({
-      privilegedUserIds: (t) => source.privilegedUserIds(t),
-      throttledSoFar: () => source.throttledSoFar(),
-      describe: (stream, from, to, select) => source.describe(stream, from, to, select),
-      pages: async function* (tenant, stream, from, to, select, resume) {
+    wrap: (source) =>
+      withPages(source, async function* (tenant, stream, from, to, select, resume) {
         events.push({ event: "begin", stream, sliceFrom: from.toISOString() });
         for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
           events.push({ event: "page", stream, sliceFrom: from.toISOString() });
@@ -111,8 +126,7 @@ function counting(kills: ReadonlySet<number> = new Set()): { pages: () => number
           if (kills.has(pages)) throw new Error(`worker killed at page ${String(pages)}`);
           yield page;
         }
-      },
-    }),
+      }),
   };
 }
 
@@ -331,15 +345,7 @@ describe("control runner: September 2024 window against Azurite and the Graph si
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
-    const w = world(sim, {}, (source) => ({
-      async *pages(tenant, stream, from, to, select, resume) {
-        await gate;
-        yield* source.pages(tenant, stream, from, to, select, resume);
-      },
-      describe: (stream, from, to, select) => source.describe(stream, from, to, select),
-      privilegedUserIds: (tenant) => source.privilegedUserIds(tenant),
-      throttledSoFar: () => source.throttledSoFar(),
-    }));
+    const w = world(sim, {}, (source) => gated(source, gate));
     const tenantId = sim.tenants[0]?.id ?? "";
     await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Contoso"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
     const window = windowFor(tenantId, "entra-signin", 30);
@@ -697,18 +703,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     });
     const source = w.deps.reviewSource;
     if (!source) throw new Error("no review source");
-    const slow: ControlRunDeps = {
-      ...w.deps,
-      reviewSource: {
-        privilegedUserIds: (t) => source.privilegedUserIds(t),
-        throttledSoFar: () => source.throttledSoFar(),
-        describe: (stream, from, to, select) => source.describe(stream, from, to, select),
-        async *pages(tenant, stream, from, to, select, resume) {
-          await gate;
-          yield* source.pages(tenant, stream, from, to, select, resume);
-        },
-      },
-    };
+    const slow: ControlRunDeps = { ...w.deps, reviewSource: gated(source, gate) };
     const oldTurn = runControlTurn(slow, "old-worker");
     // Let it claim the row and ask Graph for its pages.
     for (let i = 0; i < 50 && (await w.services.controlRuns.get(tenantId, "w-big", "signin-review"))?.leaseOwner !== "old-worker"; i++) await new Promise((r) => setTimeout(r, 20));
@@ -789,17 +784,14 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     // The same turn goes on reading when a revision moves the start 12 hours earlier (same notices, same id).
     let served = 0;
     let move: () => Promise<void> = () => Promise.resolve();
-    const w = world(sim, SETTINGS, (source) => ({
-      privilegedUserIds: (t) => source.privilegedUserIds(t),
-      throttledSoFar: () => source.throttledSoFar(),
-      describe: (stream, from, to, select) => source.describe(stream, from, to, select),
-      async *pages(tenant, stream, from, to, select, resume) {
+    const w = world(sim, SETTINGS, (source) =>
+      withPages(source, async function* (tenant, stream, from, to, select, resume) {
         for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
           if (++served === 5) await move();
           yield page;
         }
-      },
-    }));
+      }),
+    );
     move = () => replan(w, wider);
     await plan(w);
     const run = await runUntilIdle(w);
