@@ -294,6 +294,26 @@ export function extendPass(cp: PassCheckpoint, windowEnd: string | null, now: Da
 }
 
 /**
+ * Narrows a pass still reading to a window whose end moved earlier (a later revision, e.g. a PIR, shortened the
+ * incident), so the hours after the new end are not read, preserved or searched. The pass never gives up what it
+ * has planned already (`next` and the slices being read), and a day with records staged keeps the evidence blob name
+ * it has (named by the part of the day the segment holds): when the new end falls on a day already reached, the pass
+ * stops at the end of that day instead. Otherwise it stops at the new end exactly, as a pass planned for it would.
+ * Returns `cp` itself when nothing changes.
+ */
+export function narrowPass(cp: PassCheckpoint, windowEnd: string | null): PassCheckpoint {
+  if (windowEnd === null || cp.finished) return cp;
+  const tail = cp.kind === "risks" ? 2 * DAY_MS : 0;
+  const end = Date.parse(windowEnd) + tail;
+  const reviewTo = Date.parse(cp.reviewTo);
+  if (!(end < reviewTo)) return cp;
+  const reach = Math.max(Date.parse(cp.next), ...cp.reading.map((c) => Date.parse(c.to)));
+  const to = end - (end % DAY_MS) >= reach ? end : Math.min(reviewTo, Math.ceil(reach / DAY_MS) * DAY_MS);
+  if (to >= reviewTo) return cp;
+  return { ...cp, windowEnd, reviewTo: iso(to) };
+}
+
+/**
  * Whether a pass that just finished must read on: its window is closed and ends later than the end the pass was
  * planned (or last extended) for — the end moved while the pass was reading, or the pass was taken over from a
  * window this one replaced. An open window's pass stops where it was planned (the time it began) and reads on when

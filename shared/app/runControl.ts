@@ -16,6 +16,7 @@ import {
   advancePass,
   deadlineAtRisk,
   extendPass,
+  narrowPass,
   outgrown,
   startPass,
   type PassCheckpoint,
@@ -265,7 +266,9 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     current = saved;
     log("review started", { from: cp.reviewFrom, to: cp.reviewTo, lostFrom: cp.lost?.from, lostTo: cp.lost?.to, preserve: cp.preserve });
   } else {
-    cp = extendPass(cp, window.end, startedAt);
+    const narrowed = narrowPass(cp, window.end);
+    if (narrowed !== cp) log("the window's end moved earlier: the review stops sooner", { end: window.end, to: narrowed.reviewTo });
+    cp = extendPass(narrowed, window.end, startedAt);
   }
 
   const turnStart = deps.stopwatch();
@@ -273,7 +276,9 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   let summary: ControlSummary = { ...controlSummary(row), state: "running", startedAt: row.startedAt ?? startedAt.toISOString() };
   const findingIds = new Set<string>(checkpointFindingIds(row));
   let raisedAtRisk = findingIds.has(atRiskMarker(row));
-  const stop = { superseded: false };
+  // Why advancePass stopped early, besides a lost lease: the window is gone, or its bounds moved under the range
+  // being read (then the checkpoint saved last is handed to the next turn, which reads the window as it is now).
+  const stop: { superseded: boolean; moved?: PassCheckpoint } = { superseded: false };
   const toFindings = (detections: readonly Detection[]): Finding[] =>
     detections.map((d) => ({ ...d, id: findingId(row.tenantId, row.windowId, d), tenantId: row.tenantId, windowId: row.windowId, source: PASS_SOURCE[kind], control: row.control }));
 
@@ -297,10 +302,13 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
       stopAtMs: turnStart + deps.options.budgetMs,
       onCheckpoint: async (c, detections, progress) => {
         // A later notice may have merged this window into another (new id, new controls): stop reading for it.
-        if (!(await findWindow(deps, row))) {
+        const windowNow = await findWindow(deps, row);
+        if (!windowNow) {
           stop.superseded = true;
           return false;
         }
+        // A start that moved, or an end moved before the range being read, makes the rest of this range the wrong one.
+        const moved = windowNow.start !== c.windowFrom || narrowPass(c, windowNow.end) !== c;
         const findings = toFindings(detections);
         const now = deps.clock.now();
         const risk = deadlineAtRisk(c, retention, now.getTime());
@@ -326,6 +334,10 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
           return false;
         }
         current = saved;
+        if (moved) {
+          stop.moved = c;
+          return false;
+        }
         deps.logger.debug("slice done", { tenant: row.tenantId, window: row.windowId, control: row.control, hoursDone: progress.hoursDone, hoursTotal: progress.hoursTotal, records: progress.records });
         return true;
       },
@@ -351,7 +363,6 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     await finish(deps, current, { ...summary, state: "superseded", finishedAt: deps.clock.now().toISOString() });
     return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "superseded", continued: false };
   }
-  if (result.stopped) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
 
   /** Hands the control on: the lease ends now, so the next turn (any worker) can claim it at once. */
   const handOn = async (c: PassCheckpoint, handed: ControlSummary, why: string, fields: Record<string, unknown>): Promise<TurnOutcome> => {
@@ -361,6 +372,8 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     log(why, fields);
     return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: true };
   };
+  if (stop.moved) return handOn(stop.moved, summary, "the window's bounds moved while it was reviewed: the next turn reads them", { next: stop.moved.next });
+  if (result.stopped) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
   if (!result.finished) return handOn(result.checkpoint, summary, "time budget spent: continues in the next turn", { next: result.checkpoint.next });
 
   // A closed window whose end moved past the range read (a later revision, or the review was taken over from the

@@ -770,39 +770,95 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     expect(await evidenceIds(w, "w-big")).toEqual(referenceIds());
   });
 
-  it("a window whose start moves earlier while a turn reads it is reviewed again from the new start", async () => {
+  it("a window whose start moves earlier during a turn (while it reads, or as it closes) is reviewed again from the new start", async () => {
     expect(reference).toBeDefined();
     const wider: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, start: "2024-09-16T12:00:00.000Z", windowId: "w-big" };
     // What a review of the wider window finds and preserves when it is planned that way from the start.
-    const fresh = world(sim, SETTINGS);
+    const freshCount = counting();
+    const fresh = world(sim, SETTINGS, freshCount.wrap);
     await fresh.services.tenants.putMany([{ ...tenantProfile(tenantId, "Big"), licence: "p2", logSources: ["entra-signin"] }], fresh.clock.now());
     await replan(fresh, wider);
     await runUntilIdle(fresh);
     const expected = { findings: await findingsOf(fresh, "w-big"), evidence: await evidenceIds(fresh, "w-big") };
+
+    // A revision moves the start 12 hours earlier (same notices, same id) as the 5th page arrives, or as the pass
+    // that read the old range closes: the planner writes while the last slice's checkpoint is being saved, after the
+    // runner's look at the window for that slice (the save goes through, with the new bounds).
+    for (const when of ["reading", "closing"] as const) {
+      await emptyAccount(azurite, ["table", "queue", "blob"]);
+      let served = 0;
+      let moved = false;
+      let move: () => Promise<void> = () => Promise.resolve();
+      const w = world(sim, SETTINGS, (source) =>
+        withPages(source, async function* (tenant, stream, from, to, select, resume) {
+          for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
+            if (++served === 5 && when === "reading") await move();
+            yield page;
+          }
+        }),
+      );
+      const store = w.deps.controlRuns;
+      const deps: ControlRunDeps = {
+        ...w.deps,
+        controlRuns: Object.assign(Object.create(store) as typeof store, {
+          save: async (...args: Parameters<typeof store.save>) => {
+            const pass = (args[1].checkpoint as { pass?: PassCheckpoint } | undefined)?.pass;
+            if (when === "closing" && pass && !pass.finished && pass.reading.length === 0 && pass.next === pass.reviewTo) await move();
+            return store.save(...args);
+          },
+        }),
+      };
+      move = async () => {
+        if (moved) return;
+        moved = true;
+        await replan(w, wider);
+      };
+      await plan(w);
+      await runUntilIdle({ ...w, deps });
+      expect(moved, when).toBe(true);
+      const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+      expect(review, when).toMatchObject({ state: "done", coverage: { reviewedFrom: wider.start, reviewedTo: BIG_WINDOW.end } });
+      expect(w.log.lines.join("\n"), when).toContain(when === "reading" ? "the window's bounds moved while it was reviewed" : "the window's start moved while it was reviewed: the review starts again");
+      expect(await findingsOf(w, "w-big"), when).toEqual(expected.findings);
+      expect(await evidenceIds(w, "w-big"), when).toEqual(expected.evidence);
+      // Reading, the turn stops at the slice it is consuming instead of reading the old range to its end first.
+      if (when === "reading") expect(served).toBeLessThan(freshCount.pages() + reference.pages);
+      else expect(served).toBe(freshCount.pages() + reference.pages);
+    }
+  });
+
+  it("a window whose end moves earlier before its review reaches that day stops at the new end, as if planned so", async () => {
+    expect(reference).toBeDefined();
+    const shorter: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, end: "2024-09-18T06:00:00.000Z", windowId: "w-big" };
+    const freshCount = counting();
+    const fresh = world(sim, SETTINGS, freshCount.wrap);
+    await plan(fresh, shorter.end ?? "");
+    await runUntilIdle(fresh);
+    const expected = { findings: await findingsOf(fresh, "w-big"), evidence: await evidenceIds(fresh, "w-big") };
     await emptyAccount(azurite, ["table", "queue", "blob"]);
 
-    // The same turn goes on reading when a revision moves the start 12 hours earlier (same notices, same id).
+    // A PIR shortens the incident while the first slices are read.
     let served = 0;
     let move: () => Promise<void> = () => Promise.resolve();
     const w = world(sim, SETTINGS, (source) =>
       withPages(source, async function* (tenant, stream, from, to, select, resume) {
         for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
-          if (++served === 5) await move();
+          if (++served === 2) await move();
           yield page;
         }
       }),
     );
-    move = () => replan(w, wider);
+    move = () => replan(w, shorter);
     await plan(w);
-    const run = await runUntilIdle(w);
-    expect(run.errors).toBe(0);
+    expect((await runUntilIdle(w)).errors).toBe(0);
     const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
-    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: wider.start, reviewedTo: BIG_WINDOW.end } });
-    expect(w.log.lines.join("\n")).toContain("the window's start moved while it was reviewed");
-    // The hours read before the move were read again with the earlier ones.
-    expect(served).toBeGreaterThan(reference.pages);
+    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: BIG_WINDOW.start, reviewedTo: shorter.end } });
+    expect(w.log.lines.join("\n")).toContain("the window's end moved earlier: the review stops sooner");
     expect(await findingsOf(w, "w-big")).toEqual(expected.findings);
     expect(await evidenceIds(w, "w-big")).toEqual(expected.evidence);
+    // The 18 hours after the new end were not read (the whole window is `reference.pages`).
+    expect(served).toBeLessThan(reference.pages);
+    expect(served).toBeLessThanOrEqual(freshCount.pages() + 2);
   });
 
   it("a window whose end moves later just as its review finishes is read to the new end", async () => {

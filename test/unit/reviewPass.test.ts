@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deadlineAtRisk, extendPass, outgrown, startPass, type PassPlan } from "../../shared/app/reviewPass.js";
+import { deadlineAtRisk, extendPass, narrowPass, outgrown, startPass, type PassCheckpoint, type PassPlan } from "../../shared/app/reviewPass.js";
 
 const NOW = new Date("2024-09-20T12:00:00Z");
 const plan = (overrides: Partial<PassPlan> = {}): PassPlan => ({
@@ -79,6 +79,41 @@ describe("extendPass: a window that grows keeps what was read", () => {
     const reading = { ...startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0 }), next: "2024-09-10T00:00:00.000Z" };
     expect(extendPass(reading, null, new Date(NOW.getTime() + 3_600_000))).toBe(reading);
     expect(extendPass(reading, "2024-09-30T00:00:00.000Z", new Date(NOW.getTime() + 86_400_000))).toBe(reading);
+  });
+});
+
+describe("narrowPass: a window whose end moved earlier is not read past it", () => {
+  // Planned for 2 – 19 September 16:00; read up to 9 September, slices in flight to 10 September 06:00.
+  const slice = (from: string, to: string): PassCheckpoint["reading"][number] => ({ from, to, baseline: false, streams: [], hours: {}, unreadable: 0, staged: [] });
+  const reading: PassCheckpoint = {
+    ...startPass(plan(), NOW, { baselineDays: 0 }),
+    next: "2024-09-09T00:00:00.000Z",
+    reading: [slice("2024-09-09T00:00:00.000Z", "2024-09-09T20:00:00.000Z"), slice("2024-09-09T20:00:00.000Z", "2024-09-10T06:00:00.000Z")],
+  };
+  it("stops at the new end exactly when the pass has not reached that day", () => {
+    expect(narrowPass(reading, "2024-09-12T08:00:00.000Z")).toMatchObject({ reviewTo: "2024-09-12T08:00:00.000Z", windowEnd: "2024-09-12T08:00:00.000Z", next: reading.next, reading: reading.reading });
+    // A new end at midnight after the slices in flight: nothing of its day is read.
+    expect(narrowPass(reading, "2024-09-11T00:00:00.000Z").reviewTo).toBe("2024-09-11T00:00:00.000Z");
+  });
+  it("keeps the day it has reached (its evidence blob keeps its name) and never gives up what it planned", () => {
+    expect(narrowPass(reading, "2024-09-10T08:00:00.000Z").reviewTo).toBe("2024-09-11T00:00:00.000Z");
+    expect(narrowPass(reading, "2024-09-05T00:00:00.000Z").reviewTo).toBe("2024-09-11T00:00:00.000Z");
+    const idle = { ...reading, next: "2024-09-10T00:00:00.000Z", reading: [] };
+    expect(narrowPass(idle, "2024-09-10T00:00:00.000Z").reviewTo).toBe("2024-09-10T00:00:00.000Z");
+    expect(narrowPass(idle, "2024-09-08T00:00:00.000Z").reviewTo).toBe("2024-09-10T00:00:00.000Z");
+  });
+  it("changes nothing for an end that is not earlier, an open window or a finished pass (the same object back)", () => {
+    expect(narrowPass(reading, "2024-09-19T16:00:00.000Z")).toBe(reading);
+    expect(narrowPass(reading, "2024-09-25T00:00:00.000Z")).toBe(reading);
+    expect(narrowPass(reading, null)).toBe(reading);
+    expect(narrowPass({ ...reading, finished: true }, "2024-09-12T00:00:00.000Z").reviewTo).toBe(reading.reviewTo);
+    // Reached the end of the day it must keep, which is the end it had: nothing changes.
+    const late = { ...reading, reviewTo: "2024-09-11T00:00:00.000Z" };
+    expect(narrowPass(late, "2024-09-10T08:00:00.000Z")).toBe(late);
+  });
+  it("a risk pass keeps its two-day tail after the new end", () => {
+    const risks = { ...startPass(plan({ kind: "risks", retentionDays: 90 }), NOW, { baselineDays: 0 }), next: "2024-09-03T00:00:00.000Z" };
+    expect(narrowPass(risks, "2024-09-10T00:00:00.000Z").reviewTo).toBe("2024-09-12T00:00:00.000Z");
   });
 });
 
