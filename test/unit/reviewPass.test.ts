@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { deadlineAtRisk, extendPass, narrowPass, outgrown, startPass, type PassCheckpoint, type PassPlan } from "../../shared/app/reviewPass.js";
 
@@ -85,8 +86,9 @@ describe("extendPass: a window that grows keeps what was read", () => {
 describe("narrowPass: a window whose end moved earlier is not read past it", () => {
   // Planned for 2 – 19 September 16:00; read up to 9 September, slices in flight to 10 September 06:00.
   const slice = (from: string, to: string): PassCheckpoint["reading"][number] => ({ from, to, baseline: false, streams: [], hours: {}, unreadable: 0, staged: [] });
+  const reading0 = startPass(plan(), NOW, { baselineDays: 0 });
   const reading: PassCheckpoint = {
-    ...startPass(plan(), NOW, { baselineDays: 0 }),
+    ...reading0,
     next: "2024-09-09T00:00:00.000Z",
     reading: [slice("2024-09-09T00:00:00.000Z", "2024-09-09T20:00:00.000Z"), slice("2024-09-09T20:00:00.000Z", "2024-09-10T06:00:00.000Z")],
   };
@@ -111,6 +113,47 @@ describe("narrowPass: a window whose end moved earlier is not read past it", () 
     const late = { ...reading, reviewTo: "2024-09-11T00:00:00.000Z" };
     expect(narrowPass(late, "2024-09-10T08:00:00.000Z")).toBe(late);
   });
+  it("property: never below what was planned, never later than before, exact when it can be, and no reached day renamed", () => {
+    const HOUR = 3_600_000;
+    const DAY = 24 * HOUR;
+    const from = Date.parse("2024-09-02T00:00:00.000Z");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 * 24 }), // window length in hours
+        fc.integer({ min: 0, max: 20 * 24 }), // hours consumed (next)
+        fc.array(fc.integer({ min: 1, max: 30 }), { maxLength: 3 }), // slices being read after next, in hours
+        fc.integer({ min: 0, max: 20 * 24 * 60 }), // the new end, in minutes after the start
+        (hours, consumed, slices, endMinutes) => {
+          const reviewTo = from + hours * HOUR;
+          const next = from + Math.min(consumed, hours) * HOUR;
+          const reading: PassCheckpoint["reading"] = [];
+          let at = next;
+          for (const h of slices) {
+            if (at >= reviewTo) break;
+            const to = Math.min(reviewTo, at + h * HOUR);
+            reading.push(slice(new Date(at).toISOString(), new Date(to).toISOString()));
+            at = to;
+          }
+          const cp: PassCheckpoint = { ...reading0, reviewFrom: new Date(from).toISOString(), segmentFrom: new Date(from).toISOString(), reviewTo: new Date(reviewTo).toISOString(), next: new Date(next).toISOString(), reading };
+          const end = from + endMinutes * 60_000;
+          const out = narrowPass(cp, new Date(end).toISOString());
+          const newTo = Date.parse(out.reviewTo);
+          const reach = Math.max(next, at);
+          expect(newTo).toBeLessThanOrEqual(reviewTo);
+          expect(newTo).toBeGreaterThanOrEqual(Math.min(reviewTo, Math.max(end, reach)));
+          expect(out.next).toBe(cp.next);
+          expect(out.reading).toEqual(cp.reading);
+          // Exact when the new end's day is not reached.
+          if (end < reviewTo && end - (end % DAY) >= reach) expect(newTo).toBe(end);
+          // Otherwise an end of day (or the old end): every day reached keeps its range, hence its blob name.
+          for (let d = from - (from % DAY); d < reach; d += DAY) expect(Math.min(d + DAY, newTo)).toBe(Math.min(d + DAY, reviewTo));
+          // Narrowing twice to the same end changes nothing more.
+          expect(narrowPass(out, new Date(end).toISOString())).toBe(out);
+        },
+      ),
+    );
+  });
+
   it("a risk pass keeps its two-day tail after the new end", () => {
     const risks = { ...startPass(plan({ kind: "risks", retentionDays: 90 }), NOW, { baselineDays: 0 }), next: "2024-09-03T00:00:00.000Z" };
     expect(narrowPass(risks, "2024-09-10T00:00:00.000Z").reviewTo).toBe("2024-09-12T00:00:00.000Z");
