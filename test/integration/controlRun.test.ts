@@ -643,6 +643,18 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     return ids.sort();
   }
 
+  /**
+   * The review of "w-big" is done over the whole window, logged `line`, with the uninterrupted run's findings and
+   * evidence.
+   */
+  async function expectWholeWindow(w: World, line: string): Promise<void> {
+    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end } });
+    expect(w.log.lines.join("\n")).toContain(line);
+    expect(await findingsOf(w, "w-big")).toEqual(reference.findings);
+    expect(await evidenceIds(w, "w-big")).toEqual(referenceIds());
+  }
+
   /** Sign-in ids of the whole window (what its evidence must hold). */
   const referenceIds = (): string[] => [...signInsBetween(sim, tenantId, BIG_WINDOW.start, BIG_WINDOW.end)].sort();
 
@@ -802,11 +814,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     // A revision of the same notice moves the end (same notices, same window id) while the review is running.
     await replan(w, { ...windowFor(tenantId, "entra-signin", 30), ...BIG_WINDOW, windowId: "w-big" });
     await runUntilIdle(w);
-    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
-    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end } });
-    expect(w.log.lines.join("\n")).toContain("the window's end moved past the range read");
-    expect(await findingsOf(w, "w-big")).toEqual(reference.findings);
-    expect(await evidenceIds(w, "w-big")).toEqual(referenceIds());
+    await expectWholeWindow(w, "the window's end moved past the range read");
   });
 
   it("a window whose start moves earlier during a turn (while it reads, or as it closes) is reviewed again from the new start", async () => {
@@ -885,11 +893,7 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     let turns = 0;
     while (turns < 100 && (await runControlTurn(racing, `turn-${String(turns)}`)).kind !== "idle") turns++;
     expect(moved).toBe(true);
-    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
-    expect(review).toMatchObject({ state: "done", coverage: { reviewedFrom: BIG_WINDOW.start, reviewedTo: BIG_WINDOW.end } });
-    expect(w.log.lines.join("\n")).toContain("the window's bounds moved as the review finished");
-    expect(await findingsOf(w, "w-big")).toEqual(reference.findings);
-    expect(await evidenceIds(w, "w-big")).toEqual(referenceIds());
+    await expectWholeWindow(w, "the window's bounds moved as the review finished");
   });
 
   it("a slice whose nextLink Graph refuses, or whose spooled pages are gone, is read again from its start: same findings and evidence", async () => {
