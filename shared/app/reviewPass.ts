@@ -294,6 +294,13 @@ export function extendPass(cp: PassCheckpoint, windowEnd: string | null, now: Da
 }
 
 /**
+ * How far the pass has planned (epoch ms): the end of the last slice being read (they are in time order), or `next`.
+ */
+function plannedTo(cp: PassCheckpoint): number {
+  return Date.parse(cp.reading.at(-1)?.to ?? cp.next);
+}
+
+/**
  * Narrows a pass still reading to a window whose end moved earlier (a later revision, e.g. a PIR, shortened the
  * incident), so the hours after the new end are not read, preserved or searched. The pass never gives up what it
  * has planned already (`next` and the slices being read), and a day with records staged keeps the evidence blob name
@@ -307,7 +314,7 @@ export function narrowPass(cp: PassCheckpoint, windowEnd: string | null): PassCh
   const end = Date.parse(windowEnd) + tail;
   const reviewTo = Date.parse(cp.reviewTo);
   if (!(end < reviewTo)) return cp;
-  const reach = Math.max(Date.parse(cp.next), ...cp.reading.map((c) => Date.parse(c.to)));
+  const reach = plannedTo(cp);
   const to = end - (end % DAY_MS) >= reach ? end : Math.min(reviewTo, Math.ceil(reach / DAY_MS) * DAY_MS);
   if (to >= reviewTo) return cp;
   return { ...cp, windowEnd, reviewTo: iso(to) };
@@ -674,7 +681,7 @@ export async function advancePass(deps: PassDeps, start: PassCheckpoint, run: Ad
   const reviewFromMs = Date.parse(cp.reviewFrom);
   const reviewToMs = Date.parse(cp.reviewTo);
   const resumed = cp.reading;
-  let planned = resumed.length > 0 ? Date.parse((resumed.at(-1) as SliceCursor).to) : Date.parse(cp.next);
+  let planned = plannedTo(cp);
   // Slices being read, in time order, each with its cursor in cp.reading. Up to `concurrency` fetch at once; a
   // finished one waits its turn (time order), one beyond that, so a slow slice does not idle the others' Graph
   // budget. Memory holds at most concurrency + 1 slices of records.

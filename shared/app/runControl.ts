@@ -73,6 +73,11 @@ export type TurnOutcome =
   | { kind: "deferred" }
   | { kind: "ran"; tenantId: string; windowId: string; control: ControlType; state: ControlSummary["state"]; continued: boolean };
 
+/** The outcome of a turn that ran `row`'s control. */
+function ran(row: Pick<ControlRow, "tenantId" | "windowId" | "control">, state: ControlSummary["state"], continued = false): TurnOutcome {
+  return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state, continued };
+}
+
 /** Which pass does a control's work; preserve rides along with its source's review (one read serves both). */
 function passFor(control: ControlType, source: string): PassKind | undefined {
   if (control === "signin-review") return "signins";
@@ -163,7 +168,7 @@ async function runTurn(deps: ControlRunDeps, owner: string): Promise<TurnOutcome
     if (error instanceof AppError && !error.retryable) {
       deps.logger.error("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, code: error.code, reason: error.message });
       await deps.controlRuns.save(latest, { summary: { ...controlSummary(latest), state: "failed", finishedAt: deps.clock.now().toISOString(), error: error.message.slice(0, 500) }, urgency: latest.urgency });
-      return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "failed", continued: false };
+      return ran(row, "failed");
     }
     if (latest.leaseOwner === owner) {
       await deps.controlRuns.save(latest, { summary: controlSummary(latest), urgency: latest.urgency, leaseUntil: new Date(deps.clock.now().getTime() - 1) }).catch(() => undefined);
@@ -197,7 +202,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   if (!window) {
     log("window no longer exists (merged into another): control superseded");
     await finish(deps, row, { ...controlSummary(row), state: "superseded", finishedAt: startedAt.toISOString() });
-    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "superseded", continued: false };
+    return ran(row, "superseded");
   }
 
   if (row.control === "hunt-checklist") {
@@ -205,7 +210,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     const summary: ControlSummary = { ...controlSummary(row), state: "done", finishedAt: startedAt.toISOString(), coverage: { ...row.coverage, reviewedFrom: window.start, reviewedTo: window.end } };
     await finish(deps, row, summary);
     await deps.onFinished?.(row.tenantId, row.windowId);
-    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
+    return ran(row, "done");
   }
 
   const kind = passFor(row.control, row.source);
@@ -214,7 +219,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   if (failure !== undefined || kind === undefined || !tenant || !deps.reviewSource) {
     deps.logger.warn("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, reason: failure });
     await finish(deps, row, { ...controlSummary(row), state: "failed", finishedAt: startedAt.toISOString(), error: failure ?? "cannot run" });
-    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "failed", continued: false };
+    return ran(row, "failed");
   }
 
   if (row.control === "preserve" && companionFor(kind)) {
@@ -222,7 +227,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     const review = await deps.controlRuns.get(row.tenantId, row.windowId, companionFor(kind) ?? "signin-review");
     if (review?.state === "done" && review.evidence) {
       await finish(deps, row, { ...controlSummary(row), state: "done", finishedAt: startedAt.toISOString(), evidence: review.evidence, coverage: review.coverage, recordsRead: review.recordsRead, pages: review.pages });
-      return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
+      return ran(row, "done");
     }
   }
 
@@ -237,7 +242,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     const detect = row.control !== "preserve";
     const live = new Set(windows.filter((w) => w.source === row.source).map((w) => w.windowId));
     const taken = await takeOverReview(deps, row, window, live, { kind, detect, preserve: preserve && kind !== "risks", thresholdsKey, retention, now: startedAt });
-    if (taken === "lost") return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    if (taken === "lost") return ran(row, "running");
     if (taken) row = taken;
   }
 
@@ -262,7 +267,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
       urgency: urgencyOf(cp, retention),
       leaseUntil: new Date(startedAt.getTime() + deps.options.leaseMs),
     });
-    if (!saved) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    if (!saved) return ran(row, "running");
     current = saved;
     log("review started", { from: cp.reviewFrom, to: cp.reviewTo, lostFrom: cp.lost?.from, lostTo: cp.lost?.to, preserve: cp.preserve });
   } else {
@@ -307,8 +312,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
           stop.superseded = true;
           return false;
         }
-        // A start that moved, or an end moved before the range being read, makes the rest of this range the wrong one.
-        const moved = windowNow.start !== c.windowFrom || narrowPass(c, windowNow.end) !== c;
+        const moved = movedUnder(c, windowNow);
         const findings = toFindings(detections);
         const now = deps.clock.now();
         const risk = deadlineAtRisk(c, retention, now.getTime());
@@ -361,19 +365,19 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   if (stop.superseded) {
     log("window merged into another while it was reviewed: control superseded");
     await finish(deps, current, { ...summary, state: "superseded", finishedAt: deps.clock.now().toISOString() });
-    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "superseded", continued: false };
+    return ran(row, "superseded");
   }
 
   /** Hands the control on: the lease ends now, so the next turn (any worker) can claim it at once. */
   const handOn = async (c: PassCheckpoint, handed: ControlSummary, why: string, fields: Record<string, unknown>): Promise<TurnOutcome> => {
     const released = await deps.controlRuns.save(current, { summary: handed, ...stored(c, [...findingIds], thresholdsKey), urgency: urgencyOf(c, retention), leaseUntil: new Date(deps.clock.now().getTime() - 1) });
-    if (!released) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    if (!released) return ran(row, "running");
     await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control });
     log(why, fields);
-    return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: true };
+    return ran(row, "running", true);
   };
   if (stop.moved) return handOn(stop.moved, summary, "the window's bounds moved while it was reviewed: the next turn reads them", { next: stop.moved.next });
-  if (result.stopped) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+  if (result.stopped) return ran(row, "running");
   if (!result.finished) return handOn(result.checkpoint, summary, "time budget spent: continues in the next turn", { next: result.checkpoint.next });
 
   // A closed window whose end moved past the range read (a later revision, or the review was taken over from the
@@ -381,9 +385,9 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   // the detector state from before finish() carries on and the new hours are a new evidence segment.
   let final = result.checkpoint;
   const latest = await findWindow(deps, row);
-  // A start that moved while this turn read (a revision widened or narrowed the window) makes the range read the
-  // wrong one: the next turn starts the review again, as it does for a start moved between turns.
-  if (latest && latest.start !== final.windowFrom) return handOn(final, summarise(final, "running"), "the window's start moved while it was reviewed: the review starts again", { from: latest.start });
+  // A start that moved since the last slice's look (a revision widened or narrowed the window): the next turn starts
+  // the review again, as it does for a start moved between turns.
+  if (latest && movedUnder(final, latest)) return handOn(final, summarise(final, "running"), "the window's start moved while it was reviewed: the review starts again", { from: latest.start });
   if (latest && outgrown(final, latest.end)) {
     const grown = extendPass(final, latest.end, deps.clock.now());
     if (!grown.finished) return handOn(grown, summarise(grown, "running"), "the window's end moved past the range read: reads on to it", { from: grown.segmentFrom, to: grown.reviewTo });
@@ -425,7 +429,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     // Refused: the lease was lost, or the planner moved the window's bounds after the read above (the row is still
     // ours and running). Then the next turn reads the window as it is now, on from this checkpoint.
     const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
-    if (fresh?.state !== "running" || (fresh.leaseOwner ?? "") !== (current.leaseOwner ?? "")) return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "running", continued: false };
+    if (fresh?.state !== "running" || (fresh.leaseOwner ?? "") !== (current.leaseOwner ?? "")) return ran(row, "running");
     current = fresh;
     return handOn(final, summarise(final, "running"), "the window's bounds moved as the review finished: the next turn reads them", { start: fresh.windowStart, end: fresh.windowEnd });
   }
@@ -439,7 +443,15 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   }
   log("control done", { records: Object.values(final.recordsRead).reduce((a, b) => a + b, 0), findings: done.findings, lost: final.lost !== null });
   await deps.onFinished?.(row.tenantId, row.windowId);
-  return { kind: "ran", tenantId: row.tenantId, windowId: row.windowId, control: row.control, state: "done", continued: false };
+  return ran(row, "done");
+}
+
+/**
+ * Whether the window's bounds moved under the range a pass reads: its start moved (the review starts again), or its
+ * end moved before that range (the pass narrows). A finished pass is moved only by its start.
+ */
+function movedUnder(cp: PassCheckpoint, window: Pick<BlindWindow, "start" | "end">): boolean {
+  return window.start !== cp.windowFrom || narrowPass(cp, window.end) !== cp;
 }
 
 /** The tenant's windows as the ledger holds them now. */

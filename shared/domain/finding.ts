@@ -96,16 +96,13 @@ export function findingId(tenantId: string, windowId: string, detection: Pick<De
  */
 export function distinctFindings<T extends Pick<Finding, "windowId" | "source" | "rule" | "subject" | "firstSeen">>(findings: readonly T[], liveWindowIds: ReadonlySet<string>): T[] {
   const key = (f: T) => JSON.stringify([f.source, f.rule, f.subject.kind, f.subject.id, f.firstSeen]);
-  const live = new Set(findings.filter((f) => liveWindowIds.has(f.windowId)).map(key));
-  const seen = new Set<string>();
+  // Detections a live window holds; a gone window's copy of one is dropped, and of two gone copies the first stands.
+  const seen = new Set(findings.filter((f) => liveWindowIds.has(f.windowId)).map(key));
   return findings.filter((f) => {
+    if (liveWindowIds.has(f.windowId)) return true;
     const k = key(f);
-    if (!liveWindowIds.has(f.windowId) && live.has(k)) return false;
-    // Two gone windows holding the same detection: the first one listed stands for both.
-    if (!liveWindowIds.has(f.windowId)) {
-      if (seen.has(k)) return false;
-      seen.add(k);
-    }
+    if (seen.has(k)) return false;
+    seen.add(k);
     return true;
   });
 }
