@@ -180,7 +180,9 @@ function detectorsFor(cp: PassCheckpoint, thresholds: DetectionThresholds): Dete
       };
     }
     case "risks": {
-      const d = snapshot === null || snapshot === undefined ? new RiskDetectors(thresholds) : RiskDetectors.restore(snapshot, thresholds);
+      // The window the detections are read for (a checkpoint of an older version has no end recorded: no bounds).
+      const window = cp.windowEnd === undefined ? undefined : { from: Date.parse(cp.windowFrom), to: cp.windowEnd === null ? null : Date.parse(cp.windowEnd) };
+      const d = snapshot === null || snapshot === undefined ? new RiskDetectors(thresholds, window) : RiskDetectors.restore(snapshot, thresholds, window);
       return {
         learn: () => undefined,
         observe: (r) => { d.observe(r as Parameters<RiskDetectors["observe"]>[0]); },

@@ -250,14 +250,14 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   const previous = readCheckpoint(row);
   let cp = previous;
   const sameThresholds = (row.checkpoint as { thresholds?: unknown } | undefined)?.thresholds === thresholdsKey;
-  if (!cp || cp.windowFrom !== window.start || cp.kind !== kind || !sameThresholds) {
+  if (!cp || restartsUnder(cp, window) || cp.kind !== kind || !sameThresholds) {
     const privileged = kind === "signins" ? await deps.reviewSource.privilegedUserIds(row.tenantId) : [];
     cp = startPass(
       { kind, tenantId: row.tenantId, windowId: row.windowId, windowStart: window.start, windowEnd: window.end, retentionDays: retention, detect: row.control !== "preserve", preserve, privilegedUserIds: privileged },
       startedAt,
       deps.options,
     );
-    // A restart (the window's start moved) names its evidence blobs apart from the earlier run's immutable ones.
+    // A restart (restartsUnder) names its evidence blobs apart from the earlier run's immutable ones.
     if (previous) cp = { ...cp, generation: previous.generation + 1 };
     // Saved before anything is read: what was already lost (and the baseline) is fixed when the review began, so a
     // worker killed before its first slice resumes the same review instead of starting a later one.
@@ -385,9 +385,12 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   // the detector state from before finish() carries on and the new hours are a new evidence segment.
   let final = result.checkpoint;
   const latest = await findWindow(deps, row);
-  // A start that moved since the last slice's look (a revision widened or narrowed the window): the next turn starts
-  // the review again, as it does for a start moved between turns.
-  if (latest && movedUnder(final, latest)) return handOn(final, summarise(final, "running"), "the window's start moved while it was reviewed: the review starts again", { from: latest.start });
+  // A start that moved since the last slice's look (a revision widened or narrowed the window), or a risk review's
+  // end: the next turn starts the review again, as it does for a move between turns.
+  if (latest && restartsUnder(final, latest)) {
+    const what = latest.start !== final.windowFrom ? "start" : "end";
+    return handOn(final, summarise(final, "running"), `the window's ${what} moved while it was reviewed: the review starts again`, { from: latest.start, to: latest.end });
+  }
   if (latest && outgrown(final, latest.end)) {
     const grown = extendPass(final, latest.end, deps.clock.now());
     if (!grown.finished) return handOn(grown, summarise(grown, "running"), "the window's end moved past the range read: reads on to it", { from: grown.segmentFrom, to: grown.reviewTo });
@@ -447,11 +450,20 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
 }
 
 /**
- * Whether the window's bounds moved under the range a pass reads: its start moved (the review starts again), or its
- * end moved before that range (the pass narrows). A finished pass is moved only by its start.
+ * Whether the review must start again under the window's bounds: its start moved (the detectors need the earlier
+ * hours first, or must not have seen the dropped ones), or it is a risk review whose end moved (which detections it
+ * counts depends on the end: one made after it counts only for activity before it; a risk review is a few pages).
+ */
+function restartsUnder(cp: PassCheckpoint, window: Pick<BlindWindow, "start" | "end">): boolean {
+  return window.start !== cp.windowFrom || (cp.kind === "risks" && cp.windowEnd !== window.end);
+}
+
+/**
+ * Whether the window's bounds moved under the range a pass reads: the review must start again (restartsUnder), or
+ * the end moved before that range (the pass narrows). A finished pass is moved only by what restarts it.
  */
 function movedUnder(cp: PassCheckpoint, window: Pick<BlindWindow, "start" | "end">): boolean {
-  return window.start !== cp.windowFrom || narrowPass(cp, window.end) !== cp;
+  return restartsUnder(cp, window) || narrowPass(cp, window.end) !== cp;
 }
 
 /** The tenant's windows as the ledger holds them now. */

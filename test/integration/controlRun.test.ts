@@ -971,3 +971,138 @@ describe("control runner: an open window preserved over many turns", () => {
     expect(new Set(stored)).toEqual(truth);
   });
 });
+
+describe("control runner: a risk review counts what the window lost", () => {
+  let sim: GraphSimulator;
+  let tenantId: string;
+  /** A planted offline detection inside the September window: made hours after the activity it flags. */
+  let late: { id: string; activityT: number; detectedT: number };
+
+  beforeAll(async () => {
+    sim = await startGraphSimulator(SIMULATOR);
+    tenantId = sim.tenants[0]?.id ?? "";
+    const candidates = [];
+    for (let day = Math.floor(Date.parse(WINDOW.start) / 86_400_000); day * 86_400_000 < Date.parse(WINDOW.end); day++) {
+      for (const { r } of sim.dataset.riskDetectionsInDay(tenantId, day)) {
+        const activityT = Date.parse(r.activityDateTime);
+        const detectedT = Date.parse(r.detectedDateTime);
+        if (r.riskLevel !== "low" && detectedT - activityT >= 2 * 3_600_000 && detectedT < Date.parse(WINDOW.end)) candidates.push({ id: r.id, activityT, detectedT });
+      }
+    }
+    const first = candidates[0];
+    if (!first) throw new Error("the simulator planted no offline detection in the window");
+    late = first;
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(async () => {
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+  });
+
+  /** The window ending half an hour after the activity (the detection arrives after the end) or before it. */
+  const endAfterActivity = (): string => new Date(late.activityT + 30 * 60_000).toISOString();
+  const endBeforeActivity = (): string => new Date(late.activityT - 30 * 60_000).toISOString();
+
+  async function planRisk(w: World, end: string): Promise<void> {
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Contoso"), licence: "p2", logSources: ["entra-risk"] }], w.clock.now());
+    const window = { ...windowFor(tenantId, "entra-risk", 90), end, windowId: "w-risk" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-risk", [window]);
+    await w.services.controls.plan(window, ["risk-review"], w.clock.now());
+  }
+
+  async function riskFindings(w: World): Promise<Finding[]> {
+    const out: Finding[] = [];
+    for await (const f of w.services.findings.listFindings(tenantId, "w-risk")) out.push(f);
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  const names = (findings: readonly Finding[], id: string): boolean => findings.some((f) => f.sampleIds.includes(id));
+
+  /** The findings of a risk review planned with this end from the start, and how far it read; the account is emptied after. */
+  async function reviewed(end: string): Promise<{ findings: Finding[]; reviewedTo: string | null }> {
+    const w = world(sim);
+    await planRisk(w, end);
+    expect((await runUntilIdle(w)).errors).toBe(0);
+    const findings = await riskFindings(w);
+    const row = await w.services.controlRuns.get(tenantId, "w-risk", "risk-review");
+    expect(row?.state).toBe("done");
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+    return { findings, reviewedTo: row?.coverage.reviewedTo ?? null };
+  }
+
+  async function asPlanned(end: string): Promise<Finding[]> {
+    return (await reviewed(end)).findings;
+  }
+
+  it("a detection made after the window's end counts only for activity inside the window", async () => {
+    expect(late.detectedT - late.activityT).toBeGreaterThan(60 * 60_000);
+    expect(names(await asPlanned(endAfterActivity()), late.id)).toBe(true);
+    const before = await reviewed(endBeforeActivity());
+    expect(names(before.findings, late.id)).toBe(false);
+    // Read all the same: the review reads two days past the end for offline detections of the window's activity.
+    expect(Date.parse(before.reviewedTo ?? "")).toBe(Date.parse(endBeforeActivity()) + 2 * 86_400_000);
+    expect(Date.parse(before.reviewedTo ?? "")).toBeGreaterThan(late.detectedT);
+  });
+
+  it("a window whose end moves later, between turns or while its risk review reads, is reviewed again under the new end", async () => {
+    const planned = await asPlanned(endAfterActivity());
+    expect(names(planned, late.id)).toBe(true);
+
+    // Between turns: reviewed to the earlier end first, then the end moves past the activity.
+    const w = world(sim);
+    await planRisk(w, endBeforeActivity());
+    await runUntilIdle(w);
+    expect(names(await riskFindings(w), late.id)).toBe(false);
+    await planRisk(w, endAfterActivity());
+    await runUntilIdle(w);
+    const after = await riskFindings(w);
+    expect(names(after, late.id)).toBe(true);
+    const starts = w.log.lines.filter((l) => l.includes("review started") && l.includes("risk-review"));
+    expect(starts).toHaveLength(2);
+    // Everything the review planned for the new end finds is there (the earlier run may leave findings of its own).
+    for (const f of planned) expect(after).toContainEqual(f);
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+
+    // During a turn: the end moves as the first page arrives, or as the pass that read the old range closes (the
+    // planner writes while the last slice's checkpoint is being saved, after the runner's look at the window).
+    for (const when of ["reading", "closing"] as const) {
+      let served = 0;
+      let moved = false;
+      const move = async (): Promise<void> => {
+        if (moved) return;
+        moved = true;
+        await planRisk(moving, endAfterActivity());
+      };
+      const moving: World = world(sim, {}, (source) =>
+        withPages(source, async function* (tenant, stream, from, to, select, resume) {
+          for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
+            if (++served === 1 && when === "reading") await move();
+            yield page;
+          }
+        }),
+      );
+      const store = moving.deps.controlRuns;
+      const deps: ControlRunDeps = {
+        ...moving.deps,
+        controlRuns: Object.assign(Object.create(store) as typeof store, {
+          save: async (...args: Parameters<typeof store.save>) => {
+            const pass = (args[1].checkpoint as { pass?: PassCheckpoint } | undefined)?.pass;
+            if (when === "closing" && pass && !pass.finished && pass.reading.length === 0 && pass.next === pass.reviewTo) await move();
+            return store.save(...args);
+          },
+        }),
+      };
+      await planRisk(moving, endBeforeActivity());
+      await runUntilIdle({ ...moving, deps });
+      expect(moved, when).toBe(true);
+      expect(served, when).toBeGreaterThan(1);
+      const found = await riskFindings(moving);
+      expect(names(found, late.id), when).toBe(true);
+      for (const f of planned) expect(found, when).toContainEqual(f);
+      // Reading, it is seen after the slice that page belongs to; closing, before the review is marked done.
+      expect(moving.log.lines.join("\n"), when).toContain(when === "reading" ? "the window's bounds moved while it was reviewed: the next turn reads them" : "the window's end moved while it was reviewed: the review starts again");
+      await emptyAccount(azurite, ["table", "queue", "blob"]);
+    }
+  });
+});

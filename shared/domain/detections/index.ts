@@ -16,7 +16,7 @@ export {
 } from "./thresholds.js";
 export { SignInDetectors } from "./signInDetectors.js";
 export { AuditDetectors, normaliseActivity } from "./auditDetectors.js";
-export { RiskDetectors } from "./riskDetectors.js";
+export { RiskDetectors, type RiskWindow } from "./riskDetectors.js";
 export { haversineKm } from "./geoDistance.js";
 export { byTimeThenId, inTimeOrder, type Timed } from "./timeOrder.js";
 export { cidrContains, networkOf, parseCidr, parseIp, type Cidr } from "./ipAddress.js";

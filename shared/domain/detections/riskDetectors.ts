@@ -12,7 +12,18 @@ import type { DetectionThresholds } from "./thresholds.js";
  *
  * The stream is ordered by `detectedDateTime` (what the review reads by: offline detections arrive hours after the
  * activity); firstSeen and lastSeen are the activity times.
+ *
+ * With the blind `window` the detections are read for, a detection made after the window's end counts only when the
+ * activity it flags happened inside the window: a review reads two days past the end for offline detections of the
+ * window's activity, and the other detections made then flag hours whose logs were not lost. A detection made inside
+ * the window counts whatever its activity time (it is itself a record the window lost).
  */
+
+/** A blind window's bounds in epoch milliseconds; `to` is null while the window is open. */
+export interface RiskWindow {
+  from: number;
+  to: number | null;
+}
 
 const MINUTE_MS = 60_000;
 
@@ -36,7 +47,10 @@ export class RiskDetectors {
   private observedCount = 0;
   private finished = false;
 
-  constructor(thresholds: DetectionThresholds) {
+  constructor(
+    thresholds: DetectionThresholds,
+    private readonly window?: RiskWindow,
+  ) {
     this.config = contentHash(configDigestInput("risk", thresholds), 16);
     this.levels = new Set(thresholds.riskDetectionLevels.map((l) => l.toLowerCase()));
     this.ignoredStates = new Set(thresholds.riskDetectionIgnoredStates.map((s) => s.toLowerCase()));
@@ -54,6 +68,7 @@ export class RiskDetectors {
     if (!this.cursor.accept(record.t, record.id)) return;
     this.observedCount++;
     this.book.advance(record.t);
+    if (!this.belongs(record)) return;
     const level = record.riskLevel.toLowerCase();
     if (!this.levels.has(level) || this.ignoredStates.has(record.riskState.toLowerCase())) return;
     const subject = record.userPrincipalName ? { kind: "user" as const, id: record.userId, name: record.userPrincipalName } : { kind: "user" as const, id: record.userId };
@@ -76,6 +91,13 @@ export class RiskDetectors {
     this.finished = true;
     this.book.closeAll();
     return this.book.take();
+  }
+
+  /** Whether a detection is the window's: made inside it, or made after its end for activity inside it. */
+  private belongs(record: RiskRecord): boolean {
+    const to = this.window?.to ?? null;
+    if (this.window === undefined || to === null || record.t < to) return true;
+    return record.activityT >= this.window.from && record.activityT < to;
   }
 
   private render(a: Aggregation): { severity: Severity; explanation: string } {
@@ -102,10 +124,13 @@ export class RiskDetectors {
     return snapshot;
   }
 
-  /** Detectors that carry on from `snapshot` (zod-validated; throws on a bad snapshot or one taken under other thresholds). */
-  static restore(snapshot: unknown, thresholds: DetectionThresholds): RiskDetectors {
+  /**
+   * Detectors that carry on from `snapshot` (zod-validated; throws on a bad snapshot or one taken under other
+   * thresholds). The window is not part of the snapshot: a review whose window's end moved starts again.
+   */
+  static restore(snapshot: unknown, thresholds: DetectionThresholds, window?: RiskWindow): RiskDetectors {
     const s = RiskSnapshotSchema.parse(snapshot);
-    const detectors = new RiskDetectors(thresholds);
+    const detectors = new RiskDetectors(thresholds, window);
     if (s.config !== detectors.config) throw new Error("the snapshot was taken under other thresholds");
     detectors.observedCount = s.observed;
     detectors.cursor.restore(s.cursor);

@@ -11,7 +11,7 @@ import {
 } from "../../../shared/domain/detections/index.js";
 import type { Detection } from "../../../shared/domain/finding.js";
 import { mutableFixture } from "../../support/fixtures.js";
-import { audit, risk } from "./builders.js";
+import { audit, MINUTE, risk, T0 } from "./builders.js";
 
 function run(records: readonly AuditRecord[], thresholds: DetectionThresholds = DEFAULT_THRESHOLDS): Detection[] {
   const d = new AuditDetectors(thresholds);
@@ -171,6 +171,38 @@ describe("risk-detection", () => {
 
   it("ignores states an admin has judged (dismissed, confirmedSafe)", () => {
     expect(runRisks([risk(0, { riskState: "dismissed" }), risk(1, { riskState: "confirmedSafe" })])).toEqual([]);
+  });
+
+  it("with the window's bounds, counts a detection made after the end only for activity inside the window", () => {
+    // The window is minutes [0, 60); the review reads two days past its end for offline detections.
+    const window = { from: T0, to: T0 + 60 * MINUTE };
+    const offline = (detectedAt: number, activityAt: number, userId: string) => {
+      const r = risk(detectedAt, { userId, userPrincipalName: `${userId}@contoso.com` });
+      return { ...r, activityT: T0 + activityAt * MINUTE, activityDateTime: new Date(T0 + activityAt * MINUTE).toISOString() };
+    };
+    const records = [
+      offline(10, -30, "before"), // made inside the window, for activity before it: a record the window lost
+      offline(50, 45, "inside"), // made and done inside the window
+      offline(180, 55, "late"), // made after the end, for activity inside the window (an offline detection)
+      offline(200, 120, "after"), // made after the end, for activity after it: hours whose logs were not lost
+      offline(300, -600, "stale"), // made after the end, for activity before the window
+    ];
+    const d = new RiskDetectors(DEFAULT_THRESHOLDS, window);
+    for (const r of records) d.observe(r);
+    const found = d.finish();
+    expect(found.map((f) => f.subject.id).sort()).toEqual(["before", "inside", "late"]);
+    expect(d.observed).toBe(5);
+    // An open window (no end yet) and no window at all count every detection read.
+    expect(runRisks(records)).toHaveLength(5);
+    const open = new RiskDetectors(DEFAULT_THRESHOLDS, { from: T0, to: null });
+    for (const r of records) open.observe(r);
+    expect(open.finish()).toHaveLength(5);
+    // The bounds hold after a restore (they are the review's, not the snapshot's).
+    const first = new RiskDetectors(DEFAULT_THRESHOLDS, window);
+    for (const r of records.slice(0, 2)) first.observe(r);
+    const resumed = RiskDetectors.restore(first.snapshot(), DEFAULT_THRESHOLDS, window);
+    for (const r of records.slice(2)) resumed.observe(r);
+    expect(resumed.finish().map((f) => f.subject.id).sort()).toEqual(["before", "inside", "late"]);
   });
 
   it("follows riskDetectionLevels", () => {
