@@ -448,7 +448,7 @@ const BUILDERS: Readonly<Record<LogSourceId, Builder | undefined>> = {
         product,
         runIn: "advanced-hunting",
         title: "Defender for Cloud alerts in Defender XDR, with their evidence",
-        why: `A second copy of the same alerts, kept by Defender XDR: anything here but not in the workspace was lost on the way. Advanced hunting keeps ${String(ADVANCED_HUNTING_DAYS)} days: run this before ${ctx.huntingDeadline}.`,
+        why: `A second copy of the same alerts, kept by Defender XDR: anything here but not in the workspace was lost on the way. Advanced hunting keeps ${String(ADVANCED_HUNTING_DAYS)} days: run this before ${ctx.huntingDeadline}. Microsoft does not document the values of ServiceSource: if this finds nothing, \`AlertInfo | distinct ServiceSource\` shows the name Defender for Cloud has in your tenant.`,
         kql: xdrAlerts(ctx, "Microsoft Defender for Cloud"),
       },
       {

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { HUNT_PRODUCTS, huntChecklistMarkdown, huntQueries, type HuntQuery, type HuntWindow } from "../../shared/domain/huntQueries.js";
 import { LOG_SOURCE_IDS, type LogSourceId } from "../../shared/domain/logSource.js";
 import { CONTROLS_BY_SOURCE } from "../../shared/domain/controlPlan.js";
+import { ADVANCED_HUNTING_TABLES, LOG_ANALYTICS_TABLES, TABLES_BY_CONSOLE } from "../support/huntSchemas.js";
+import { analyseKql, kqlDatabase } from "../support/kusto.js";
 
 const TENANT = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
 const NOW = "2024-09-20T12:00:00.000Z";
@@ -160,6 +162,36 @@ describe("hunt queries", () => {
         expect(q.kql).not.toContain("```");
       }
     }
+  });
+
+  it("pass Kusto's own parser and analyser against the documented tables of the console they run in: no error, no warning", () => {
+    const databases = { "log-analytics": kqlDatabase(TABLES_BY_CONSOLE["log-analytics"]), "advanced-hunting": kqlDatabase(TABLES_BY_CONSOLE["advanced-hunting"]) };
+    let analysed = 0;
+    for (const window of [...HUNTED.map(closed), ...HUNTED.map(open)]) {
+      for (const q of huntQueries(window, NOW)) {
+        expect(analyseKql(q.kql, databases[q.runIn]), `${q.id} (${window.end === null ? "open" : "closed"})`).toEqual([]);
+        analysed++;
+      }
+    }
+    expect(analysed).toBe(2 * 27);
+  });
+
+  it("the analysis catches what the console would refuse: a misspelt column, the other console's time column, a wrong type, a missing pipe", () => {
+    const logs = kqlDatabase(LOG_ANALYTICS_TABLES);
+    const hunting = kqlDatabase(ADVANCED_HUNTING_TABLES);
+    const [first] = huntQueries(closed("sentinel"), NOW);
+    const [xdr] = huntQueries(closed("defender-xdr"), NOW).filter((q) => q.runIn === "advanced-hunting");
+    expect(first && xdr).toBeTruthy();
+    const broken = (kql: string, from: string, to: string): string => {
+      expect(kql).toContain(from);
+      return kql.replace(from, to);
+    };
+    const messages = (kql: string, database: ReturnType<typeof kqlDatabase>) => analyseKql(kql, database).map((d) => d.message).join("\n");
+    expect(messages(broken(first?.kql ?? "", "Quantity", "Quantty"), logs)).toContain("'Quantty' does not refer to any known column");
+    expect(messages(xdr?.kql ?? "", logs)).toMatch(/does not refer to any known/);
+    expect(messages(broken(xdr?.kql ?? "", "Timestamp", "TimeGenerated"), hunting)).toContain("'TimeGenerated'");
+    expect(messages(broken(first?.kql ?? "", "sum(Quantity)", "sum(DataType)"), logs)).not.toBe("");
+    expect(messages(broken(first?.kql ?? "", "| where", "where"), logs)).not.toBe("");
   });
 
   it("contain nothing from the tenant but the window instants, and refuse instants that are not instants", () => {
