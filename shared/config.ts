@@ -64,6 +64,7 @@ export const SettingsSchema = z
     BLINDWINDOW_REVIEW_SLICE_RECORDS: z.coerce.number().int().min(100).max(200_000).default(30_000),
     /** Days of sign-ins before a window read as the baseline for new-country / new-IP rules, where retention allows (0: none). */
     BLINDWINDOW_REVIEW_BASELINE_DAYS: z.coerce.number().int().min(0).max(30).default(7),
+    BLINDWINDOW_REVIEW_SETTLE_MINUTES: z.coerce.number().int().min(0).max(1440).default(30),
     /** Detection thresholds overriding the defaults, as JSON (e.g. {"sprayDistinctUsers":10}); see README "Detections". */
     BLINDWINDOW_DETECTION_THRESHOLDS: optionalText,
     /**

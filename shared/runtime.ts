@@ -103,6 +103,7 @@ export function reviewOptionsFromSettings(settings: Settings): Services["review"
     concurrency: settings.BLINDWINDOW_REVIEW_CONCURRENCY,
     sliceTargetRecords: settings.BLINDWINDOW_REVIEW_SLICE_RECORDS,
     baselineDays: settings.BLINDWINDOW_REVIEW_BASELINE_DAYS,
+    settleMs: settings.BLINDWINDOW_REVIEW_SETTLE_MINUTES * 60_000,
     thresholds: thresholds.data,
   };
 }

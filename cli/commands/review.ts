@@ -34,6 +34,8 @@ interface SourceSummary {
   records: number;
   pages: number;
   hoursReviewed: number;
+  /** Where the review stopped: before `--to` when that is within BLINDWINDOW_REVIEW_SETTLE_MINUTES of now. */
+  reviewedTo: string;
   lost: { from: string; to: string } | null;
   findings: number;
   seconds: number;
@@ -135,11 +137,15 @@ export const registerReview: CommandRegistrar = (program, io) => {
         collect(result.final);
         progress.done();
         const cp = result.checkpoint;
+        if (Date.parse(cp.reviewTo) < Date.parse(to)) {
+          io.err(`${source}: reviewed up to ${cp.reviewTo}: Graph may still be adding the records of the last ${String(settings.BLINDWINDOW_REVIEW_SETTLE_MINUTES)} minutes (BLINDWINDOW_REVIEW_SETTLE_MINUTES); review the rest later`);
+        }
         summaries.push({
           source,
           records: Object.values(cp.recordsRead).reduce((a, b) => a + b, 0),
           pages: cp.pages,
           hoursReviewed: Math.round((Date.parse(cp.reviewTo) - Date.parse(cp.reviewFrom)) / 3_600_000),
+          reviewedTo: cp.reviewTo,
           lost: cp.lost,
           findings: [...findings.values()].filter((f) => f.source === source).length,
           seconds: Math.round((performance.now() - started) / 100) / 10,

@@ -61,6 +61,11 @@ export interface GraphSimulatorOptions {
   throttling?: boolean;
   /** Added before every list page (ms). */
   latencyMs?: number;
+  /**
+   * How long after its time a record appears in Graph's lists (ms on the simulator clock; default 0): Entra reports
+   * sign-ins and audits minutes after the event, so a list never shows the most recent ones.
+   */
+  ingestionLatencyMs?: number;
   faults?: FaultOptions;
   /** Monotonic clock (ms) for throttling windows; performance.now by default. */
   monotonicClock?: () => number;
@@ -267,7 +272,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     const token = query.get("$skiptoken");
     const cursor = token === null ? undefined : decodeSkipToken(token, queryKey);
     const fromMs = Math.max(filter?.lowerMs ?? -Infinity, nowMs - retentionDays * DAY_MS, dataset.dataStartMs);
-    const toMs = Math.min(filter?.upperMs ?? Infinity, nowMs);
+    const toMs = Math.min(filter?.upperMs ?? Infinity, nowMs - (options.ingestionLatencyMs ?? 0));
     const page = readPage({ bucketMs, bucket, fromMs, toMs, matches, top, cursor, scanLimit: SCAN_LIMIT });
     const body: JsonObject = {
       "@odata.context": `${GRAPH_ORIGIN}/${version}/$metadata#${entitySet}${names.length > 0 ? `(${names.join(",")})` : ""}`,

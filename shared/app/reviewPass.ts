@@ -53,6 +53,12 @@ export interface PassOptions {
   concurrency: number;
   /** Days before the window read as a baseline (sign-ins only, where retention allows). */
   baselineDays: number;
+  /**
+   * How long after an event Graph may still be adding its record: a pass reads no closer to now than this, and reads
+   * the rest once it has passed. Entra reported sign-ins and audits within 2 minutes at the 95th percentile and
+   * 5 minutes at the 99th; non-interactive sign-ins are batched and come later.
+   */
+  settleMs: number;
   thresholds: DetectionThresholds;
 }
 
@@ -61,7 +67,7 @@ export interface PassOptions {
  * budget (half a page per stream and slice): 30,000 records waste 3 % of the requests, 20,000 about 5 %. Three fetch
  * at once, which keeps the budget busy at pages of several seconds.
  */
-export const DEFAULT_PASS_OPTIONS: PassOptions = { sliceTargetRecords: 30_000, concurrency: 3, baselineDays: 7, thresholds: DEFAULT_THRESHOLDS };
+export const DEFAULT_PASS_OPTIONS: PassOptions = { sliceTargetRecords: 30_000, concurrency: 3, baselineDays: 7, settleMs: 30 * 60_000, thresholds: DEFAULT_THRESHOLDS };
 
 const CommittedBlobSchema = z.object({ path: z.string(), day: z.string(), from: z.string(), to: z.string(), records: z.number(), bytes: z.number(), sha256: z.string() });
 export type CommittedBlob = z.infer<typeof CommittedBlobSchema>;
@@ -231,15 +237,35 @@ export interface PassPlan {
 }
 
 /**
+ * How far a pass over a window may read at `nowMs`: to the window's end (risk detections found offline arrive up to
+ * two days after the activity, so those are read that far past it), but never within `settleMs` of now, where Graph
+ * may still be adding records. An open window reads up to that.
+ */
+function readableTo(kind: PassKind, windowEnd: string | null, nowMs: number, settleMs = DEFAULT_PASS_OPTIONS.settleMs): number {
+  const tail = kind === "risks" ? 2 * DAY_MS : 0;
+  const settled = nowMs - settleMs;
+  return Math.min(windowEnd === null ? settled : Date.parse(windowEnd) + tail, settled);
+}
+
+/**
+ * Whether a pass has read what Graph can give of its window so far but the window ended less than `settleMs` ago:
+ * its last hours are read once Graph has settled them (at `readyAt`). A pass still reading, or an open window, is
+ * never waiting.
+ */
+export function settling(cp: PassCheckpoint, windowEnd: string | null, settleMs = DEFAULT_PASS_OPTIONS.settleMs): { readyAt: Date } | undefined {
+  if (!cp.finished || windowEnd === null) return undefined;
+  const end = Date.parse(windowEnd);
+  return Date.parse(cp.reviewTo) < end ? { readyAt: new Date(end + settleMs) } : undefined;
+}
+
+/**
  * The first checkpoint of a pass: what of the window is still inside retention at `now` (the rest is recorded as
  * lost), the baseline before it, and the first slice.
  */
-export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, "baselineDays">): PassCheckpoint {
+export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, "baselineDays"> & Partial<Pick<PassOptions, "settleMs">>): PassCheckpoint {
   const nowMs = now.getTime();
   const windowFrom = Date.parse(plan.windowStart);
-  // Risk detections found offline arrive up to two days after the activity; read that far past the window's end.
-  const tail = plan.kind === "risks" ? 2 * DAY_MS : 0;
-  const windowTo = Math.min(plan.windowEnd === null ? nowMs : Date.parse(plan.windowEnd) + tail, nowMs);
+  const windowTo = readableTo(plan.kind, plan.windowEnd, nowMs, options.settleMs);
   // The oldest whole hour still inside retention (Graph drops records as they age past it).
   const retainedFrom = ceilHour(nowMs - plan.retentionDays * DAY_MS);
   const reviewFrom = Math.min(Math.max(windowFrom, retainedFrom), Math.max(windowTo, windowFrom));
@@ -286,11 +312,9 @@ export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, 
  * the segment) under blocks already staged would split a day across blobs. The end it is extended to is recorded
  * (`windowEnd`), so the same end never extends it twice.
  */
-export function extendPass(cp: PassCheckpoint, windowEnd: string | null, now: Date): PassCheckpoint {
+export function extendPass(cp: PassCheckpoint, windowEnd: string | null, now: Date, settleMs?: number): PassCheckpoint {
   if (!cp.finished) return cp;
-  const nowMs = now.getTime();
-  const tail = cp.kind === "risks" ? 2 * DAY_MS : 0;
-  const windowTo = Math.min(windowEnd === null ? nowMs : Date.parse(windowEnd) + tail, nowMs);
+  const windowTo = readableTo(cp.kind, windowEnd, now.getTime(), settleMs);
   if (windowTo <= Date.parse(cp.reviewTo)) return cp;
   return { ...cp, windowEnd, segmentFrom: cp.reviewTo, reviewTo: iso(windowTo), finished: false };
 }

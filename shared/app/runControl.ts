@@ -18,6 +18,7 @@ import {
   extendPass,
   narrowPass,
   outgrown,
+  settling,
   startPass,
   type PassCheckpoint,
   type PassKind,
@@ -273,7 +274,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   } else {
     const narrowed = narrowPass(cp, window.end);
     if (narrowed !== cp) log("the window's end moved earlier: the review stops sooner", { end: window.end, to: narrowed.reviewTo });
-    cp = extendPass(narrowed, window.end, startedAt);
+    cp = extendPass(narrowed, window.end, startedAt, deps.options.settleMs);
   }
 
   const turnStart = deps.stopwatch();
@@ -392,9 +393,21 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     return handOn(final, summarise(final, "running"), `the window's ${what} moved while it was reviewed: the review starts again`, { from: latest.start, to: latest.end });
   }
   if (latest && outgrown(final, latest.end)) {
-    const grown = extendPass(final, latest.end, deps.clock.now());
+    const grown = extendPass(final, latest.end, deps.clock.now(), deps.options.settleMs);
     if (!grown.finished) return handOn(grown, summarise(grown, "running"), "the window's end moved past the range read: reads on to it", { from: grown.segmentFrom, to: grown.reviewTo });
     final = grown;
+  }
+  // A window that ended less than settleMs ago: Graph may still be adding its last records. The review keeps its lease
+  // until they have settled (nothing else claims it meanwhile) and queues the turn that reads them; as for a grown
+  // window, the closing detections are not written and the detector state carries on.
+  const waiting = latest ? settling(final, latest.end, deps.options.settleMs) : undefined;
+  if (waiting) {
+    const now = deps.clock.now();
+    const kept = await deps.controlRuns.save(current, { summary: summarise(final, "running"), ...stored(final, [...findingIds], thresholdsKey), urgency: urgencyOf(final, retention), leaseUntil: waiting.readyAt });
+    if (!kept) return ran(row, "running");
+    await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control }, { delaySeconds: Math.ceil((waiting.readyAt.getTime() - now.getTime()) / 1000) + 1 });
+    log("the window ended moments ago and Graph may still be adding its last records: the review reads them once settled", { reviewedTo: final.reviewTo, end: latest?.end, readAt: waiting.readyAt.toISOString() });
+    return ran(row, "running", true);
   }
 
   const closing = toFindings(result.final);

@@ -23,7 +23,7 @@ export async function sweepControls(deps: SweepControlsDeps): Promise<{ resumed:
     if (row.state === "running" && row.leaseUntil !== undefined && row.leaseUntil !== "" && row.leaseUntil < nowIso) {
       await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control });
       resumed += 1;
-      deps.logger.warn("control's lease expired: sent a turn to resume it", { tenant: row.tenantId, window: row.windowId, control: row.control, leaseUntil: row.leaseUntil });
+      deps.logger.warn("control's lease expired (its worker died, or it waited for Graph to settle a window's last records): sent a turn to resume it", { tenant: row.tenantId, window: row.windowId, control: row.control, leaseUntil: row.leaseUntil });
     } else if (row.state === "running") {
       running += 1;
     } else {

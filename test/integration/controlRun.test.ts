@@ -1106,3 +1106,74 @@ describe("control runner: a risk review counts what the window lost", () => {
     }
   });
 });
+
+describe("control runner: a window that ended moments ago, while Graph still adds its last records", () => {
+  // Graph lists a sign-in 20 minutes after it happened here; the window ended 5 minutes before the clock.
+  const LATENCY_MS = 20 * 60_000;
+  const RECENT = { start: "2024-09-20T06:00:00.000Z", end: "2024-09-20T12:25:00.000Z" };
+  let sim: GraphSimulator;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    sim = await startGraphSimulator({ seed: 11, now: NOW, days: 3, throttling: false, ingestionLatencyMs: LATENCY_MS, tenants: [{ displayName: "Recent", licence: "p2", users: 40, attacks: [] }] });
+    tenantId = sim.tenants[0]?.id ?? "";
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(async () => {
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+    sim.setNow(NOW);
+  });
+
+  async function plan(w: World): Promise<void> {
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Recent"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...RECENT, windowId: "w-recent" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
+  }
+
+  async function preserved(w: World): Promise<string[]> {
+    const preserve = (await allControls(w, sim)).find((c) => c.control === "preserve");
+    const manifest = await w.services.evidence.readManifest(preserve?.evidence?.manifestPath ?? "");
+    const ids: string[] = [];
+    for (const blob of manifest?.blobs ?? []) for await (const line of w.services.evidence.readLines(blob.path)) ids.push((JSON.parse(line) as { id: string }).id);
+    return ids;
+  }
+
+  it("reads up to what Graph has settled, waits with its lease, then reads the rest: every sign-in of the window preserved", async () => {
+    const truth = signInsBetween(sim, tenantId, RECENT.start, RECENT.end);
+    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    await plan(w);
+    await runUntilIdle(w);
+    const waiting = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    expect(waiting).toMatchObject({ state: "running", coverage: { reviewedFrom: RECENT.start, reviewedTo: "2024-09-20T12:00:00.000Z" } });
+    expect(w.log.lines.join("\n")).toContain("Graph may still be adding its last records");
+    const row = await w.services.controlRuns.get(tenantId, "w-recent", "signin-review");
+    expect(row?.leaseUntil).toBe("2024-09-20T12:55:00.000Z");
+
+    // Half an hour later Graph lists what the window holds; the lease has run out and the next turn reads the rest.
+    w.clock.advance(30 * 60_000);
+    sim.setNow(w.clock.now());
+    await runUntilIdle(w);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+    expect(controls.find((c) => c.control === "signin-review")?.coverage).toMatchObject({ reviewedFrom: RECENT.start, reviewedTo: RECENT.end });
+    const stored = await preserved(w);
+    expect(truth.size).toBeGreaterThan(200);
+    expect(stored.length).toBe(truth.size);
+    expect(new Set(stored)).toEqual(truth);
+  });
+
+  it("without the settle time the review is done at once and misses the window's last records", async () => {
+    const truth = signInsBetween(sim, tenantId, RECENT.start, RECENT.end);
+    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0", BLINDWINDOW_REVIEW_SETTLE_MINUTES: "0" });
+    await plan(w);
+    await runUntilIdle(w);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+    const listed = signInsBetween(sim, tenantId, RECENT.start, new Date(Date.parse(NOW) - LATENCY_MS).toISOString());
+    expect(new Set(await preserved(w))).toEqual(listed);
+    expect(listed.size).toBeLessThan(truth.size);
+  });
+});

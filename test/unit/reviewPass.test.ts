@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deadlineAtRisk, extendPass, narrowPass, outgrown, startPass, type PassCheckpoint, type PassPlan } from "../../shared/app/reviewPass.js";
+import { deadlineAtRisk, extendPass, narrowPass, outgrown, settling, startPass, type PassCheckpoint, type PassPlan } from "../../shared/app/reviewPass.js";
 
 const NOW = new Date("2024-09-20T12:00:00Z");
 const plan = (overrides: Partial<PassPlan> = {}): PassPlan => ({
@@ -57,11 +57,33 @@ describe("startPass: what of a window can still be read", () => {
     expect(cp.reviewFrom).toBe(cp.reviewTo);
   });
 
-  it("an open window is read up to now; risk detections two days past the end (offline detections), never past now", () => {
-    expect(startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0 }).reviewTo).toBe(NOW.toISOString());
+  it("an open window is read up to what Graph has settled (30 minutes before now by default); risk detections two days past the end (offline detections), never past that", () => {
+    const settled = new Date(NOW.getTime() - 30 * 60_000).toISOString();
+    expect(startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0 }).reviewTo).toBe(settled);
+    expect(startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0, settleMs: 0 }).reviewTo).toBe(NOW.toISOString());
     expect(startPass(plan({ kind: "risks", retentionDays: 90, windowEnd: "2024-09-10T00:00:00.000Z" }), NOW, { baselineDays: 0 }).reviewTo).toBe("2024-09-12T00:00:00.000Z");
-    expect(startPass(plan({ kind: "risks", retentionDays: 90 }), NOW, { baselineDays: 0 }).reviewTo).toBe(NOW.toISOString());
+    expect(startPass(plan({ kind: "risks", retentionDays: 90 }), NOW, { baselineDays: 0 }).reviewTo).toBe(settled);
     expect(startPass(plan({ kind: "risks", retentionDays: 90 }), NOW, { baselineDays: 0 }).preserve).toBe(false);
+  });
+
+  it("a window that ended moments ago is read up to what Graph has settled, and waits for the rest", () => {
+    const end = new Date(NOW.getTime() - 10 * 60_000).toISOString();
+    const settleMs = 15 * 60_000;
+    const first = startPass(plan({ windowEnd: end }), NOW, { baselineDays: 0, settleMs });
+    expect(first.reviewTo).toBe(new Date(NOW.getTime() - settleMs).toISOString());
+    // Still reading: not waiting. Read to where Graph has settled: waiting until the end has settled.
+    expect(settling(first, end, settleMs)).toBeUndefined();
+    const read = { ...first, next: first.reviewTo, finished: true };
+    expect(settling(read, end, settleMs)).toEqual({ readyAt: new Date(Date.parse(end) + settleMs) });
+    // A minute later, one more settled minute; once the end has settled, the rest up to the end, and no more waiting.
+    expect(extendPass(read, end, new Date(NOW.getTime() + 60_000), settleMs).reviewTo).toBe(new Date(NOW.getTime() + 60_000 - settleMs).toISOString());
+    const rest = extendPass(read, end, new Date(Date.parse(end) + settleMs), settleMs);
+    expect(rest).toMatchObject({ segmentFrom: read.reviewTo, reviewTo: end, finished: false });
+    expect(settling({ ...rest, next: end, finished: true }, end, settleMs)).toBeUndefined();
+    // A window read to its end, and an open one, never wait.
+    const whole = { ...startPass(plan({ windowEnd: "2024-09-10T00:00:00.000Z" }), NOW, { baselineDays: 0, settleMs }), finished: true };
+    expect(settling(whole, "2024-09-10T00:00:00.000Z", settleMs)).toBeUndefined();
+    expect(settling(read, null, settleMs)).toBeUndefined();
   });
 });
 
