@@ -104,6 +104,18 @@ function byUrgency(a: ControlRow, b: ControlRow): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+/**
+ * What the team must do when Graph refuses a tenant's sign-in logs for want of Entra ID P1/P2 (a Free tenant): export
+ * them from the admin center while its 7-day retention still holds them. The deadline is when the oldest hour of the
+ * window still retained leaves it. Short enough for a task line.
+ */
+function portalExportReason(row: Pick<ControlSummary, "windowStart">, now: Date): string {
+  const retentionMs = licenceRetentionDays("free") * DAY_MS;
+  const oldest = Math.max(Date.parse(row.windowStart), now.getTime() - retentionMs);
+  const deadline = new Date(oldest + retentionMs).toISOString().slice(0, 16);
+  return `Graph gives sign-in logs only to Entra ID P1/P2 tenants (403): download them from the Entra admin center (Sign-in logs › Download, every tab) before ${deadline}Z (7-day retention)`;
+}
+
 /** Claims the most urgent claimable control for `owner`; undefined when there is none. */
 async function claimNext(deps: ControlRunDeps, owner: string, now: Date): Promise<ControlRow | undefined> {
   const rows: ControlRow[] = [];
@@ -167,8 +179,9 @@ async function runTurn(deps: ControlRunDeps, owner: string): Promise<TurnOutcome
     // keeps what was done), and the error goes up so the retry happens.
     const latest = (await deps.controlRuns.get(row.tenantId, row.windowId, row.control).catch(() => undefined)) ?? row;
     if (error instanceof AppError && !error.retryable) {
-      deps.logger.error("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, code: error.code, reason: error.message });
-      await deps.controlRuns.save(latest, { summary: { ...controlSummary(latest), state: "failed", finishedAt: deps.clock.now().toISOString(), error: error.message.slice(0, 500) }, urgency: latest.urgency });
+      const reason = error.code === "graph-licence-required" ? portalExportReason(latest, deps.clock.now()) : error.message;
+      deps.logger.error("control failed", { tenant: row.tenantId, window: row.windowId, control: row.control, code: error.code, reason });
+      await deps.controlRuns.save(latest, { summary: { ...controlSummary(latest), state: "failed", finishedAt: deps.clock.now().toISOString(), error: reason.slice(0, 500) }, urgency: latest.urgency });
       return ran(row, "failed");
     }
     if (latest.leaseOwner === owner) {

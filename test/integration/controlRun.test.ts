@@ -1177,3 +1177,42 @@ describe("control runner: a window that ended moments ago, while Graph still add
     expect(listed.size).toBeLessThan(truth.size);
   });
 });
+
+describe("control runner: a Free tenant, whose sign-in logs Graph refuses (403, no Entra ID P1/P2)", () => {
+  let sim: GraphSimulator;
+  let tenantId: string;
+  beforeAll(async () => {
+    sim = await startGraphSimulator({ seed: 12, now: NOW, days: 10, throttling: false, premiumRequiredForSignIns: true, tenants: [{ displayName: "Tailspin", licence: "free", users: 12, attacks: [] }] });
+    tenantId = sim.tenants[0]?.id ?? "";
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it("fails the sign-in controls at once with what to do and by when; the directory audits are still reviewed and preserved", async () => {
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+    const w = world(sim);
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Tailspin"), licence: "free", logSources: ["entra-signin", "entra-audit"] }], w.clock.now());
+    for (const source of ["entra-signin", "entra-audit"] as const) {
+      const window = { ...windowFor(tenantId, source, 7), start: "2024-09-16T08:00:00.000Z", end: "2024-09-19T16:00:00.000Z" };
+      await w.services.ledger.replaceWindows(tenantId, source, [window]);
+      await w.services.controls.plan(window, CONTROLS_BY_SOURCE[source], w.clock.now());
+    }
+    const run = await runUntilIdle(w);
+    expect(run.errors).toBe(0);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => `${c.source} ${c.control} ${c.state}`).sort()).toEqual([
+      "entra-audit audit-review done",
+      "entra-audit preserve done",
+      "entra-signin preserve failed",
+      "entra-signin signin-review failed",
+    ]);
+    for (const c of controls.filter((x) => x.source === "entra-signin")) {
+      // The window's first hour leaves the 7-day retention on 2024-09-23 at 08:00.
+      expect(c.error).toBe("Graph gives sign-in logs only to Entra ID P1/P2 tenants (403): download them from the Entra admin center (Sign-in logs › Download, every tab) before 2024-09-23T08:00Z (7-day retention)");
+      expect(c.error?.length).toBeLessThanOrEqual(200);
+    }
+    // Each sign-in control asked once per stream (v1.0 and beta): a refusal for want of a licence is not retried.
+    expect(sim.requests.filter((r) => r.path.includes("/auditLogs/signIns")).map((r) => r.status)).toEqual([403, 403, 403, 403]);
+  });
+});

@@ -4,7 +4,7 @@ import { startGraphSimulator, type GraphSimulator, type RequestLogEntry } from "
 import { loadSettings } from "../../shared/config.js";
 import { createGraphClientFactory, retryAfterMs, type GraphClientFactoryOptions } from "../../shared/adapters/graph/graphClientFactory.js";
 import { LoopbackSimulatorCredential, graphConfigurationFromSettings, isLoopbackHttpUrl, type GraphCredentials } from "../../shared/adapters/graph/graphCredentials.js";
-import { GraphRequestError } from "../../shared/adapters/graph/graphErrors.js";
+import { GraphRequestError, graphErrorCodeForStatus } from "../../shared/adapters/graph/graphErrors.js";
 import { PageCheckpointSchema, firstPageUrl, graphFilter, type PageCheckpoint } from "../../shared/adapters/graph/graphPager.js";
 import { ThrottleBudget } from "../../shared/adapters/graph/throttleBudget.js";
 
@@ -154,6 +154,9 @@ describe("Graph adapter: paging and checkpoints (throttling off)", () => {
     const forbidden = await caught(unthrottled(sim)(stranger).get("/admin/serviceAnnouncement/issues"));
     expect(forbidden).toMatchObject({ code: "graph-forbidden", graphStatus: 403, retryable: false, details: { graphErrorCode: "Authorization_RequestDenied" } });
     expect(sim.requests.length - before).toBe(1);
+    // Graph's own code tells a tenant without the licence the sign-in logs API needs from a missing permission.
+    expect(graphErrorCodeForStatus(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant")).toBe("graph-licence-required");
+    expect(graphErrorCodeForStatus(403, "Authorization_RequestDenied")).toBe("graph-forbidden");
 
     const garbage: GraphCredentials = {
       kind: "client-secret",

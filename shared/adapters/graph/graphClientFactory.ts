@@ -312,7 +312,7 @@ export function createGraphClientFactory(settings: Settings, options: GraphClien
       }
       if (!response.ok) {
         const body = await graphErrorBody(response);
-        const code = graphErrorCodeForStatus(response.status);
+        const code = graphErrorCodeForStatus(response.status, body.code);
         throw new GraphRequestError(code, response.status, `Graph answered ${String(response.status)}${body.code ? ` ${body.code}` : ""} for tenant ${tenantId}`, {
           tenantId,
           ...(body.code ? { graphErrorCode: body.code } : {}),
@@ -337,7 +337,7 @@ export function createGraphClientFactory(settings: Settings, options: GraphClien
       }
       if (!response.ok) {
         const failure = await graphErrorBody(response);
-        throw new GraphRequestError(graphErrorCodeForStatus(response.status), response.status, `Graph answered ${String(response.status)}${failure.code ? ` ${failure.code}` : ""} to ${method} for tenant ${tenantId}`, {
+        throw new GraphRequestError(graphErrorCodeForStatus(response.status, failure.code), response.status, `Graph answered ${String(response.status)}${failure.code ? ` ${failure.code}` : ""} to ${method} for tenant ${tenantId}`, {
           tenantId,
           ...(failure.code ? { graphErrorCode: failure.code } : {}),
         });
