@@ -14,6 +14,7 @@ import { reviewOptionsFromSettings } from "../../shared/runtime.js";
 import { compareFindings, findingId, type Detection, type Finding } from "../../shared/domain/finding.js";
 import { toInstant } from "../../shared/domain/instant.js";
 import { retentionDays } from "../../shared/domain/tenant.js";
+import { AppError } from "../../shared/errors.js";
 import { CliError, type CliIo, type CommandRegistrar } from "../program.js";
 import { textTable } from "../textTable.js";
 
@@ -133,6 +134,11 @@ export const registerReview: CommandRegistrar = (program, io) => {
             progress.update(source, p);
             return Promise.resolve(true);
           },
+        }).catch((error: unknown) => {
+          if (error instanceof AppError && error.code === "graph-licence-required") {
+            throw new CliError(`${source}: Graph gives sign-in logs only to tenants with Entra ID P1 or P2 (403); download them from the Entra admin center (Sign-in logs › Download, every tab), or review --sources entra-audit,entra-risk`);
+          }
+          throw error;
         });
         collect(result.final);
         progress.done();

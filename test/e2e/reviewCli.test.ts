@@ -56,6 +56,19 @@ describe("review (CLI) against the Graph simulator", () => {
     expect(r.stderr).toMatch(/entra-audit: reviewed up to .*the last 45 minutes \(BLINDWINDOW_REVIEW_SETTLE_MINUTES\); review the rest later/);
   }, 120_000);
 
+  it("says what to do, in one line and with a non-zero exit, when Graph refuses a Free tenant's sign-ins", async () => {
+    const free = await startGraphSimulator({ seed: 4, now: "2024-09-20T12:00:00Z", days: 3, premiumRequiredForSignIns: true, tenants: [{ displayName: "Tailspin", licence: "free", users: 5, attacks: [] }] });
+    try {
+      const r = await runTs("cli/index.ts", ["review", free.tenants[0]?.id ?? "", "--from", "2024-09-18T00:00:00Z", "--to", "2024-09-19T00:00:00Z", "--sources", "entra-signin"], { BLINDWINDOW_GRAPH_BASE_URL: free.url }, 120_000);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/entra-signin: Graph gives sign-in logs only to tenants with Entra ID P1 or P2 \(403\); download them from the Entra admin center/);
+    } finally {
+      await free.close();
+    }
+  }, 120_000);
+
   it.each([
     ["a tenant that is not a GUID", ["review", "contoso", "--from", "2024-09-14T00:00:00Z", "--to", "2024-09-15T00:00:00Z"], /tenant must be a tenant id/],
     ["a range the wrong way round", ["review", "d4e5f6a7-b8c9-4d0e-a1f2-b3c4d5e6f708", "--from", "2024-09-15T00:00:00Z", "--to", "2024-09-14T00:00:00Z"], /--from must be before --to/],
