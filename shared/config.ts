@@ -65,6 +65,7 @@ export const SettingsSchema = z
     /** Days of sign-ins before a window read as the baseline for new-country / new-IP rules, where retention allows (0: none). */
     BLINDWINDOW_REVIEW_BASELINE_DAYS: z.coerce.number().int().min(0).max(30).default(7),
     BLINDWINDOW_REVIEW_SETTLE_MINUTES: z.coerce.number().int().min(0).max(1440).default(30),
+    BLINDWINDOW_REVIEW_FOLLOW_HOURS: z.coerce.number().int().min(1).max(24).default(6),
     /** Detection thresholds overriding the defaults, as JSON (e.g. {"sprayDistinctUsers":10}); see README "Detections". */
     BLINDWINDOW_DETECTION_THRESHOLDS: optionalText,
     /**

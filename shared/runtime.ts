@@ -104,6 +104,7 @@ export function reviewOptionsFromSettings(settings: Settings): Services["review"
     sliceTargetRecords: settings.BLINDWINDOW_REVIEW_SLICE_RECORDS,
     baselineDays: settings.BLINDWINDOW_REVIEW_BASELINE_DAYS,
     settleMs: settings.BLINDWINDOW_REVIEW_SETTLE_MINUTES * 60_000,
+    followMs: settings.BLINDWINDOW_REVIEW_FOLLOW_HOURS * 3_600_000,
     thresholds: thresholds.data,
   };
 }

@@ -140,20 +140,27 @@ export class TableControlPlanner implements ControlPlanner {
   /**
    * Refreshes an existing row's bounds (a later revision moved the window). A finished control whose window grew
    * (a later revision moved its bounds) runs again for the new hours: the runner resumes from its checkpoint, so the
-   * hours already reviewed are not read twice. Conditional on the ETag, retried when the runner wrote in between.
+   * hours already reviewed are not read twice. A control waiting (for Graph to settle a window's last records, or an
+   * open window's next hours) stops waiting: its lease is cleared and a turn sent. Conditional on the ETag, retried
+   * when the runner wrote in between.
    */
   private async refreshBounds(pk: string, rowKey: string, bounds: Record<string, string>): Promise<{ isNew: boolean; enqueued: boolean }> {
     for (let attempt = 0; ; attempt++) {
       const row = await this.controls.run((t) => t.getEntity(pk, rowKey));
       const moved = row.start !== bounds.start || row.end !== bounds.end;
       const rerun = moved && (row.state === "done" || row.state === "failed");
+      const woken = moved && row.state === "running" && typeof row.waitingUntil === "string" && row.waitingUntil !== "";
       try {
         if (moved) {
           await this.controls.run((t) =>
-            t.updateEntity({ partitionKey: pk, rowKey, ...bounds, ...(rerun ? { state: "planned", enqueuedAt: "" } : {}) }, "Merge", { etag: row.etag }),
+            t.updateEntity(
+              { partitionKey: pk, rowKey, ...bounds, ...(rerun ? { state: "planned", enqueuedAt: "" } : {}), ...(woken ? { leaseUntil: "", waitingUntil: "" } : {}) },
+              "Merge",
+              { etag: row.etag },
+            ),
           );
         }
-        return { isNew: false, enqueued: !rerun && typeof row.enqueuedAt === "string" && row.enqueuedAt !== "" };
+        return { isNew: false, enqueued: !rerun && !woken && typeof row.enqueuedAt === "string" && row.enqueuedAt !== "" };
       } catch (error) {
         if (!isStatus(error, 412) || attempt >= 4) throw error;
       }

@@ -173,18 +173,21 @@ export class TableControlStore implements ControlRunStore {
 
   async claim(row: ControlRow, owner: string, leaseUntil: Date, at: Date): Promise<ControlRow | undefined> {
     const summary: ControlSummary = { ...summaryOf(controlSummary(row)), state: "running", startedAt: row.startedAt ?? at.toISOString() };
-    const claimed = await this.write(row, { state: "running", leaseOwner: owner, leaseUntil: leaseUntil.toISOString(), ...encodeDocument("sum", JSON.stringify(summary)) });
+    const claimed = await this.write(row, { state: "running", leaseOwner: owner, leaseUntil: leaseUntil.toISOString(), waitingUntil: "", ...encodeDocument("sum", JSON.stringify(summary)) });
     return claimed && this.withDetector(claimed);
   }
 
-  async save(row: ControlRow, update: { summary: ControlSummary; checkpoint?: unknown; detector?: unknown; urgency: string; leaseUntil?: Date }): Promise<ControlRow | undefined> {
+  async save(row: ControlRow, update: { summary: ControlSummary; checkpoint?: unknown; detector?: unknown; urgency: string; leaseUntil?: Date; waiting?: boolean }): Promise<ControlRow | undefined> {
     const summary = summaryOf(update.summary);
     const finished = summary.state !== "running" && summary.state !== "planned";
+    const leaseUntil = finished ? "" : (update.leaseUntil?.toISOString() ?? row.leaseUntil ?? "");
     const columns: Record<string, unknown> = {
       state: summary.state,
       urgency: update.urgency,
       leaseOwner: finished ? "" : (row.leaseOwner ?? ""),
-      leaseUntil: finished ? "" : (update.leaseUntil?.toISOString() ?? row.leaseUntil ?? ""),
+      leaseUntil,
+      // The planner ends a wait (clears the lease) when it moves the window's bounds; a worker's lease it leaves alone.
+      waitingUntil: update.waiting === true && !finished ? leaseUntil : "",
       ...encodeDocument("sum", JSON.stringify(summary)),
     };
     if (update.checkpoint !== undefined) Object.assign(columns, encodeDocument("cp", JSON.stringify(update.checkpoint), { clearTo: MAX_CHUNKS }));
@@ -223,7 +226,8 @@ export class TableControlStore implements ControlRunStore {
       if (!fresh || (fresh.leaseOwner ?? "") !== (row.leaseOwner ?? "") || fresh.state !== row.state) return undefined;
       // But the run was planned for the bounds it read: "done" under bounds that moved since would leave the new hours
       // unread (the planner re-runs only controls it finds finished).
-      if (summary.state === "done" && (fresh.windowStart !== row.windowStart || fresh.windowEnd !== row.windowEnd)) return undefined;
+      // Nor wait under them: the planner ends only a wait it sees, and it wrote before this one.
+      if ((summary.state === "done" || update.waiting === true) && (fresh.windowStart !== row.windowStart || fresh.windowEnd !== row.windowEnd)) return undefined;
       current = fresh;
     }
     return undefined;

@@ -59,6 +59,11 @@ export interface PassOptions {
    * 5 minutes at the 99th; non-interactive sign-ins are batched and come later.
    */
   settleMs: number;
+  /**
+   * An open window (the incident goes on) is read on in steps of this length, aligned to UTC midnight, each once Graph
+   * has settled it: the team's own logs are blind now, so the review follows the window instead of waiting for its end.
+   */
+  followMs: number;
   thresholds: DetectionThresholds;
 }
 
@@ -67,7 +72,7 @@ export interface PassOptions {
  * budget (half a page per stream and slice): 30,000 records waste 3 % of the requests, 20,000 about 5 %. Three fetch
  * at once, which keeps the budget busy at pages of several seconds.
  */
-export const DEFAULT_PASS_OPTIONS: PassOptions = { sliceTargetRecords: 30_000, concurrency: 3, baselineDays: 7, settleMs: 30 * 60_000, thresholds: DEFAULT_THRESHOLDS };
+export const DEFAULT_PASS_OPTIONS: PassOptions = { sliceTargetRecords: 30_000, concurrency: 3, baselineDays: 7, settleMs: 30 * 60_000, followMs: 6 * 3_600_000, thresholds: DEFAULT_THRESHOLDS };
 
 const CommittedBlobSchema = z.object({ path: z.string(), day: z.string(), from: z.string(), to: z.string(), records: z.number(), bytes: z.number(), sha256: z.string() });
 export type CommittedBlob = z.infer<typeof CommittedBlobSchema>;
@@ -256,6 +261,19 @@ export function settling(cp: PassCheckpoint, windowEnd: string | null, settleMs 
   if (!cp.finished || windowEnd === null) return undefined;
   const end = Date.parse(windowEnd);
   return Date.parse(cp.reviewTo) < end ? { readyAt: new Date(end + settleMs) } : undefined;
+}
+
+/**
+ * An open window's pass that has read what Graph had settled: the next step of `followMs` (aligned to UTC midnight,
+ * so each evidence segment is a fixed part of its day) to read now, or when it can be read (`readyAt`, once Graph has
+ * settled it). A pass still reading, or of a window with an end, is returned as it is.
+ */
+export function followPass(cp: PassCheckpoint, now: Date, options: Pick<PassOptions, "settleMs" | "followMs">): { cp: PassCheckpoint; readyAt?: Date } {
+  if (!cp.finished || cp.windowEnd !== null) return { cp };
+  const reviewTo = Date.parse(cp.reviewTo);
+  const step = Math.floor((now.getTime() - options.settleMs) / options.followMs) * options.followMs;
+  if (step > reviewTo) return { cp: { ...cp, segmentFrom: cp.reviewTo, reviewTo: iso(step), finished: false } };
+  return { cp, readyAt: new Date((Math.floor(reviewTo / options.followMs) + 1) * options.followMs + options.settleMs) };
 }
 
 /**

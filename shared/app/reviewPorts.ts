@@ -105,6 +105,9 @@ export interface ControlRunStore extends ControlStore {
    * stops. The detector state is written only when its content changed; one too large for the row goes to Blob.
    * A save that marks the row done is refused too (undefined, the lease kept) when the planner moved the window's
    * bounds on the row since `row` was read: the caller reads the row again to tell the two apart.
+   * `waiting`: the lease is kept only to wait until `leaseUntil` (for Graph to settle a window's last records, or for
+   * an open window's next hours); the planner ends the wait when it moves the window's bounds. Refused like done
+   * when the bounds moved since `row` was read.
    */
-  save(row: ControlRow, update: { summary: ControlSummary; checkpoint?: unknown; detector?: unknown; urgency: string; leaseUntil?: Date }): Promise<ControlRow | undefined>;
+  save(row: ControlRow, update: { summary: ControlSummary; checkpoint?: unknown; detector?: unknown; urgency: string; leaseUntil?: Date; waiting?: boolean }): Promise<ControlRow | undefined>;
 }

@@ -16,6 +16,7 @@ import {
   advancePass,
   deadlineAtRisk,
   extendPass,
+  followPass,
   narrowPass,
   outgrown,
   settling,
@@ -142,8 +143,8 @@ async function claimNext(deps: ControlRunDeps, owner: string, now: Date): Promis
 }
 
 /**
- * One turn of the control runner. Returns what it did; `continued` when the control is not finished and another
- * turn was enqueued.
+ * One turn of the control runner. Returns what it did; `continued` when the control is not finished and its next
+ * turn was enqueued to run at once (a control that waits hands the turn on, as one that ended does).
  */
 export async function runControlTurn(deps: ControlRunDeps, owner: string, message?: ControlMessage): Promise<TurnOutcome> {
   if (!deps.turnSlots) return runTurn(deps, owner);
@@ -287,7 +288,8 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   } else {
     const narrowed = narrowPass(cp, window.end);
     if (narrowed !== cp) log("the window's end moved earlier: the review stops sooner", { end: window.end, to: narrowed.reviewTo });
-    cp = extendPass(narrowed, window.end, startedAt, deps.options.settleMs);
+    // An open window is followed a step at a time (followPass); a closed one is read on to its end.
+    cp = window.end === null ? followPass(narrowed, startedAt, deps.options).cp : extendPass(narrowed, window.end, startedAt, deps.options.settleMs);
   }
 
   const turnStart = deps.stopwatch();
@@ -383,12 +385,29 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   }
 
   /** Hands the control on: the lease ends now, so the next turn (any worker) can claim it at once. */
-  const handOn = async (c: PassCheckpoint, handed: ControlSummary, why: string, fields: Record<string, unknown>): Promise<TurnOutcome> => {
-    const released = await deps.controlRuns.save(current, { summary: handed, ...stored(c, [...findingIds], thresholdsKey), urgency: urgencyOf(c, retention), leaseUntil: new Date(deps.clock.now().getTime() - 1) });
-    if (!released) return ran(row, "running");
-    await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control });
-    log(why, fields);
-    return ran(row, "running", true);
+  // Passes the control to the next turn: at once, or (`until`) after a wait that keeps the lease, so nothing claims
+  // the control meanwhile, with its turn queued for then. The planner ends a wait when it moves the window's bounds.
+  const handOn = async (c: PassCheckpoint, handed: ControlSummary, why: string, fields: Record<string, unknown>, until?: Date): Promise<TurnOutcome> => {
+    const now = deps.clock.now();
+    const released = await deps.controlRuns.save(current, {
+      summary: handed,
+      ...stored(c, [...findingIds], thresholdsKey),
+      urgency: urgencyOf(c, retention),
+      ...(until ? { leaseUntil: until, waiting: true } : { leaseUntil: new Date(now.getTime() - 1) }),
+    });
+    if (!released) {
+      if (!until) return ran(row, "running");
+      // Refused: the lease was lost, or the planner moved the window's bounds meanwhile; then read them at once.
+      const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
+      if (fresh?.state !== "running" || (fresh.leaseOwner ?? "") !== (current.leaseOwner ?? "")) return ran(row, "running");
+      current = fresh;
+      return handOn(c, handed, "the window's bounds moved as the review was to wait: the next turn reads them", { start: fresh.windowStart, end: fresh.windowEnd });
+    }
+    const delaySeconds = until ? Math.max(0, Math.ceil((until.getTime() - now.getTime()) / 1000) + 1) : 0;
+    await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control }, ...(delaySeconds > 0 ? [{ delaySeconds }] : []));
+    log(why, { ...fields, ...(until ? { until: until.toISOString() } : {}) });
+    // A control that waits hands this turn on as one that ended would: its own turn comes later.
+    return ran(row, "running", !until);
   };
   if (stop.moved) return handOn(stop.moved, summary, "the window's bounds moved while it was reviewed: the next turn reads them", { next: stop.moved.next });
   if (result.stopped) return ran(row, "running");
@@ -410,17 +429,15 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     if (!grown.finished) return handOn(grown, summarise(grown, "running"), "the window's end moved past the range read: reads on to it", { from: grown.segmentFrom, to: grown.reviewTo });
     final = grown;
   }
-  // A window that ended less than settleMs ago: Graph may still be adding its last records. The review keeps its lease
-  // until they have settled (nothing else claims it meanwhile) and queues the turn that reads them; as for a grown
-  // window, the closing detections are not written and the detector state carries on.
-  const waiting = latest ? settling(final, latest.end, deps.options.settleMs) : undefined;
-  if (waiting) {
-    const now = deps.clock.now();
-    const kept = await deps.controlRuns.save(current, { summary: summarise(final, "running"), ...stored(final, [...findingIds], thresholdsKey), urgency: urgencyOf(final, retention), leaseUntil: waiting.readyAt });
-    if (!kept) return ran(row, "running");
-    await deps.queue.send("controls", { v: 1, kind: "control", tenantId: row.tenantId, windowId: row.windowId, control: row.control }, { delaySeconds: Math.ceil((waiting.readyAt.getTime() - now.getTime()) / 1000) + 1 });
-    log("the window ended moments ago and Graph may still be adding its last records: the review reads them once settled", { reviewedTo: final.reviewTo, end: latest?.end, readAt: waiting.readyAt.toISOString() });
-    return ran(row, "running", true);
+  // A window that ended less than settleMs ago: Graph may still be adding its last records. The review waits until
+  // they have settled; as for a grown window, the closing detections are not written and the detector state carries on.
+  const settle = latest ? settling(final, latest.end, deps.options.settleMs) : undefined;
+  if (settle) return handOn(final, summarise(final, "running"), "the window ended moments ago and Graph may still be adding its last records: the review reads them once settled", { reviewedTo: final.reviewTo, end: latest?.end }, settle.readyAt);
+  // An open window (the incident goes on): the review follows it, a step at a time, instead of waiting for its end.
+  if (latest && latest.end === null) {
+    const followed = followPass(final, deps.clock.now(), deps.options);
+    if (followed.cp !== final) return handOn(followed.cp, summarise(followed.cp, "running"), "the window is still open: reads on to what Graph has settled", { from: followed.cp.segmentFrom, to: followed.cp.reviewTo });
+    if (followed.readyAt) return handOn(final, summarise(final, "running"), "the window is still open: the review reads its next hours once Graph has settled them", { reviewedTo: final.reviewTo }, followed.readyAt);
   }
 
   const closing = toFindings(result.final);

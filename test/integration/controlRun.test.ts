@@ -938,9 +938,10 @@ describe("control runner: an open window preserved over many turns", () => {
   });
   beforeEach(async () => {
     await emptyAccount(azurite, ["table", "queue", "blob"]);
+    sim.setNow(NOW);
   });
 
-  it("keeps one evidence segment while the clock moves on between turns, then stores each record of it once", async () => {
+  it("follows an open window as the clock moves on between turns, ends its wait when a revision closes the window, and stores each record once", async () => {
     const tenantId = sim.tenants[0]?.id ?? "";
     const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
     // Every turn out of time at once, and an hour later than the last: the open window's end (now) moves each turn.
@@ -954,9 +955,22 @@ describe("control runner: an open window preserved over many turns", () => {
       const outcome = await runControlTurn(deps, `turn-${String(turns)}`);
       if (outcome.kind === "idle") break;
       expect(outcome).toMatchObject({ kind: "ran" });
+      // Graph's clock moves with ours: the open window's new hours appear in it.
       w.clock.advance(3_600_000);
+      sim.setNow(w.clock.now());
     }
     expect(turns).toBeGreaterThan(5);
+    // Caught up with what Graph has settled, the review of the open window waits for its next hours.
+    expect((await allControls(w, sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve planned", "signin-review running"]);
+    expect(w.log.lines.join("\n")).toContain("the window is still open: the review reads its next hours once Graph has settled them");
+    // The revision that gives the window its end ends the wait at once (the planner clears the waiting lease).
+    const closed = { ...window, end: new Date(w.clock.now().getTime() - 2 * 3_600_000).toISOString(), status: "resolved" as const };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [closed]);
+    await w.services.controls.plan(closed, ["signin-review", "preserve"], w.clock.now());
+    for (let more = 0; more < 50; more++) {
+      const outcome = await runControlTurn(deps, `closed-${String(more)}`);
+      if (outcome.kind === "idle") break;
+    }
     const controls = await allControls(w, sim);
     expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
     const preserve = controls.find((c) => c.control === "preserve");
@@ -967,6 +981,48 @@ describe("control runner: an open window preserved over many turns", () => {
       for await (const line of w.services.evidence.readLines(blob.path)) stored.push((JSON.parse(line) as { id: string }).id);
     }
     expect(truth.size).toBeGreaterThan(500);
+    expect(stored.length).toBe(truth.size);
+    expect(new Set(stored)).toEqual(truth);
+  });
+  it("reads an open window on in steps of 6 hours, each once Graph has settled it, waiting with its lease in between", async () => {
+    const tenantId = sim.tenants[0]?.id ?? "";
+    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Open"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), start: "2024-09-20T00:00:00.000Z", end: null, status: "confirmed", windowId: "w-open" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
+    const review = async () => (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    const lease = async () => (await w.services.controlRuns.get(tenantId, "w-open", "signin-review"))?.leaseUntil;
+
+    // 12:30: read up to what Graph has settled (12:00), then wait for the step 12:00–18:00 to settle (18:30).
+    await runUntilIdle(w);
+    expect(await review()).toMatchObject({ state: "running", coverage: { reviewedFrom: window.start, reviewedTo: "2024-09-20T12:00:00.000Z" } });
+    expect(await lease()).toBe("2024-09-20T18:30:00.000Z");
+    // Still waiting a minute before then: no turn reads anything.
+    w.clock.advance(6 * 3_600_000 - 60_000);
+    sim.setNow(w.clock.now());
+    await runUntilIdle(w);
+    expect((await review())?.coverage.reviewedTo).toBe("2024-09-20T12:00:00.000Z");
+    // 18:31: the lease has run out; the next turn reads 12:00–18:00 and waits for the next step (00:30).
+    w.clock.advance(2 * 60_000);
+    sim.setNow(w.clock.now());
+    await runUntilIdle(w);
+    expect(await review()).toMatchObject({ state: "running", coverage: { reviewedTo: "2024-09-20T18:00:00.000Z" } });
+    expect(await lease()).toBe("2024-09-21T00:30:00.000Z");
+
+    // The incident ends at 18:00: the wait ends, the review is done, and each sign-in of the window is preserved once.
+    const closed = { ...window, end: "2024-09-20T18:00:00.000Z", status: "resolved" as const };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [closed]);
+    await w.services.controls.plan(closed, ["signin-review", "preserve"], w.clock.now());
+    await runUntilIdle(w);
+    const controls = await allControls(w, sim);
+    expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+    const manifest = await w.services.evidence.readManifest(controls.find((c) => c.control === "preserve")?.evidence?.manifestPath ?? "");
+    expect(manifest?.blobs.map((b) => `${b.from} ${b.to}`)).toEqual(["2024-09-20T00:00:00.000Z 2024-09-20T12:00:00.000Z", "2024-09-20T12:00:00.000Z 2024-09-20T18:00:00.000Z"]);
+    const stored: string[] = [];
+    for (const blob of manifest?.blobs ?? []) for await (const line of w.services.evidence.readLines(blob.path)) stored.push((JSON.parse(line) as { id: string }).id);
+    const truth = signInsBetween(sim, tenantId, closed.start, closed.end);
+    expect(truth.size).toBeGreaterThan(300);
     expect(stored.length).toBe(truth.size);
     expect(new Set(stored)).toEqual(truth);
   });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deadlineAtRisk, extendPass, narrowPass, outgrown, settling, startPass, type PassCheckpoint, type PassPlan } from "../../shared/app/reviewPass.js";
+import { deadlineAtRisk, extendPass, followPass, narrowPass, outgrown, settling, startPass, type PassCheckpoint, type PassPlan } from "../../shared/app/reviewPass.js";
 
 const NOW = new Date("2024-09-20T12:00:00Z");
 const plan = (overrides: Partial<PassPlan> = {}): PassPlan => ({
@@ -84,6 +84,27 @@ describe("startPass: what of a window can still be read", () => {
     const whole = { ...startPass(plan({ windowEnd: "2024-09-10T00:00:00.000Z" }), NOW, { baselineDays: 0, settleMs }), finished: true };
     expect(settling(whole, "2024-09-10T00:00:00.000Z", settleMs)).toBeUndefined();
     expect(settling(read, null, settleMs)).toBeUndefined();
+  });
+});
+
+describe("followPass: an open window read on a step at a time", () => {
+  const options = { settleMs: 30 * 60_000, followMs: 6 * 3_600_000 };
+  const open = { ...startPass(plan({ windowEnd: null }), NOW, { baselineDays: 0, settleMs: options.settleMs }), finished: true };
+  const at = (iso: string) => new Date(iso);
+  it("waits for the next step to settle, then reads up to the last whole step Graph has settled", () => {
+    expect(open.reviewTo).toBe("2024-09-20T11:30:00.000Z");
+    expect(followPass(open, at("2024-09-20T12:00:00Z"), options)).toEqual({ cp: open, readyAt: at("2024-09-20T12:30:00Z") });
+    expect(followPass(open, at("2024-09-20T18:29:00Z"), options).cp).toMatchObject({ reviewTo: "2024-09-20T12:00:00.000Z", segmentFrom: open.reviewTo, finished: false });
+    // A turn that comes late reads every whole step settled since, in one segment.
+    expect(followPass(open, at("2024-09-21T07:00:00Z"), options).cp).toMatchObject({ reviewTo: "2024-09-21T06:00:00.000Z", finished: false });
+    const stepped = { ...open, reviewTo: "2024-09-20T18:00:00.000Z" };
+    expect(followPass(stepped, at("2024-09-20T19:00:00Z"), options).readyAt).toEqual(at("2024-09-21T00:30:00Z"));
+  });
+  it("leaves a pass still reading, and one of a window with an end, as they are", () => {
+    const reading = { ...open, finished: false };
+    expect(followPass(reading, at("2024-09-22T00:00:00Z"), options)).toEqual({ cp: reading });
+    const closed = { ...open, windowEnd: "2024-09-20T11:00:00.000Z" };
+    expect(followPass(closed, at("2024-09-22T00:00:00Z"), options)).toEqual({ cp: closed });
   });
 });
 
