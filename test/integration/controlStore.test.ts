@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EmbeddedAzurite } from "../../local/azurite.js";
 import { storageAccountFromSettings } from "../../shared/adapters/storageAccount.js";
 import { TableControlStore } from "../../shared/adapters/tableReviewStore.js";
-import { controlSummary, type ControlRow } from "../../shared/app/reviewPorts.js";
+import { controlSummary, isClaimable, type ControlRow } from "../../shared/app/reviewPorts.js";
 import type { BlindWindow } from "../../shared/domain/blindWindow.js";
 import { emptyAccount } from "../support/azurite.js";
 import { table, testServices } from "../support/storage.js";
@@ -160,5 +160,26 @@ describe("Controls row: the planner moving the window's bounds while a worker ho
     expect(await store.get(TENANT, WINDOW.windowId, "signin-review")).toMatchObject({ state: "running", leaseOwner: "worker", checkpoint: { pass: 1 } });
     // Holding the row as it is now, the same finish goes through.
     expect(await store.save(progressed ?? row, done)).toMatchObject({ state: "done", windowEnd: moved.end });
+  });
+
+  it("a wait keeps the lease until its end; the planner moving the bounds ends a wait, not a worker's lease; a wait under moved bounds is refused", async () => {
+    const { services } = testServices(azurite);
+    const { store, row } = await setup();
+    const until = new Date(NOW.getTime() + 6 * 3_600_000);
+    // A worker's lease (not waiting): the planner moves the bounds and leaves the lease alone.
+    await services.controls.plan({ ...WINDOW, end: "2024-09-19T20:00:00.000Z" }, ["signin-review"], NOW);
+    const working = await store.get(TENANT, WINDOW.windowId, "signin-review");
+    expect(working).toMatchObject({ state: "running", leaseOwner: "worker", leaseUntil: row.leaseUntil });
+    // The worker, holding the row as it is now, waits: the lease runs to the wait's end, and nothing can claim it.
+    const waiting = await store.save(working ?? row, { ...running(working ?? row), leaseUntil: until, waiting: true });
+    expect(waiting).toMatchObject({ state: "running", leaseUntil: until.toISOString() });
+    expect(isClaimable(waiting ?? row, new Date(NOW.getTime() + 3_600_000).toISOString())).toBe(false);
+    // A revision moves the window: the wait ends (the lease is cleared) and the row can be claimed at once.
+    await services.controls.plan({ ...WINDOW, end: "2024-09-19T22:00:00.000Z" }, ["signin-review"], NOW);
+    const woken = await store.get(TENANT, WINDOW.windowId, "signin-review");
+    expect(woken).toMatchObject({ state: "running", windowEnd: "2024-09-19T22:00:00.000Z" });
+    expect(isClaimable(woken ?? row, NOW.toISOString())).toBe(true);
+    // A worker that read the row before that revision cannot start a wait under the old bounds.
+    expect(await store.save(waiting ?? row, { ...running(waiting ?? row), leaseUntil: until, waiting: true })).toBeUndefined();
   });
 });
