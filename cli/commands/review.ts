@@ -13,7 +13,7 @@ import { PASS_SOURCE, advancePass, startPass, type PassKind, type PassProgress }
 import { reviewOptionsFromSettings } from "../../shared/runtime.js";
 import { compareFindings, findingId, type Detection, type Finding } from "../../shared/domain/finding.js";
 import { toInstant } from "../../shared/domain/instant.js";
-import { retentionDays } from "../../shared/domain/tenant.js";
+import { SIGN_IN_PORTAL_EXPORT, retentionDays } from "../../shared/domain/tenant.js";
 import { AppError } from "../../shared/errors.js";
 import { CliError, type CliIo, type CommandRegistrar } from "../program.js";
 import { textTable } from "../textTable.js";
@@ -136,7 +136,7 @@ export const registerReview: CommandRegistrar = (program, io) => {
           },
         }).catch((error: unknown) => {
           if (error instanceof AppError && error.code === "graph-licence-required") {
-            throw new CliError(`${source}: Graph gives sign-in logs only to tenants with Entra ID P1 or P2 (403); download them from the Entra admin center (Sign-in logs › Download, every tab), or review --sources entra-audit,entra-risk`);
+            throw new CliError(`${source}: Graph gives sign-in logs only to tenants with Entra ID P1 or P2 (403); ${SIGN_IN_PORTAL_EXPORT}, or review --sources entra-audit,entra-risk`);
           }
           throw error;
         });

@@ -3,7 +3,7 @@ import type { BlindWindow } from "../domain/blindWindow.js";
 import { contentHash } from "../domain/contentHash.js";
 import { findingId, type Detection, type Finding } from "../domain/finding.js";
 import { evidenceManifestPath } from "../domain/evidencePath.js";
-import { retentionDays as licenceRetentionDays } from "../domain/tenant.js";
+import { SIGN_IN_PORTAL_EXPORT, retentionDays as licenceRetentionDays } from "../domain/tenant.js";
 import type { EvidenceStore } from "./evidencePorts.js";
 import type { ControlType, LedgerStore } from "./ledgerPorts.js";
 import type { Clock, HeartbeatStore, Logger, TenantStore, WorkQueue } from "./ports.js";
@@ -114,7 +114,7 @@ function portalExportReason(row: Pick<ControlSummary, "windowStart">, now: Date)
   const retentionMs = licenceRetentionDays("free") * DAY_MS;
   const oldest = Math.max(Date.parse(row.windowStart), now.getTime() - retentionMs);
   const deadline = new Date(oldest + retentionMs).toISOString().slice(0, 16);
-  return `Graph gives sign-in logs only to Entra ID P1/P2 tenants (403): download them from the Entra admin center (Sign-in logs › Download, every tab) before ${deadline}Z (7-day retention)`;
+  return `Graph gives sign-in logs only to Entra ID P1/P2 tenants (403): ${SIGN_IN_PORTAL_EXPORT} before ${deadline}Z (7-day retention)`;
 }
 
 /** Claims the most urgent claimable control for `owner`; undefined when there is none. */

@@ -39,6 +39,12 @@ export function retentionDays(licence: Licence): number {
   return RETENTION_DAYS[licence];
 }
 
+/**
+ * What to do with a tenant's sign-ins when Graph refuses them for want of Entra ID P1/P2 (403
+ * Authentication_RequestFromNonPremiumTenantOrB2CTenant): the admin center still shows them for the Free retention.
+ */
+export const SIGN_IN_PORTAL_EXPORT = "download them from the Entra admin center (Sign-in logs › Download, every tab)";
+
 /** When the oldest hour of a window that starts at `windowStart` leaves Entra retention (DESIGN.md "review deadline"). */
 export function reviewDeadline(windowStart: Date, licence: Licence): Date {
   return new Date(windowStart.getTime() + retentionDays(licence) * DAY_MS);
