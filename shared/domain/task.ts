@@ -276,6 +276,18 @@ function progressText(c: ControlProgress): string {
   }
 }
 
+/**
+ * A control's progress among the window's controls: a preserve control still planned while a sign-in or audit review
+ * of its window reads is being done by that review's pass (one read serves both), so it says so instead of "planned".
+ */
+function controlProgressText(c: ControlProgress, all: readonly ControlProgress[]): string {
+  if (c.control === "preserve" && c.state === "planned") {
+    const review = all.find((r) => (r.control === "signin-review" || r.control === "audit-review") && r.state === "running");
+    if (review) return `preserved by ${review.control} as it reads${review.coverage.reviewedTo ? `, up to ${formatUtc(review.coverage.reviewedTo)}` : ""}`;
+  }
+  return progressText(c);
+}
+
 function subjectText(f: Finding): string {
   const who = f.subject.name && f.subject.name !== f.subject.id ? `${f.subject.name} (${f.subject.id})` : f.subject.id;
   return `${f.subject.kind} ${who}`;
@@ -330,7 +342,7 @@ export function buildTaskContent(input: TaskContentInput): TaskContent {
     },
     {
       heading: "What is being done",
-      lines: controls.length === 0 ? ["Compensating controls are being planned."] : controls.map((c) => `${c.control}: ${progressText(c)}`),
+      lines: controls.length === 0 ? ["Compensating controls are being planned."] : controls.map((c) => `${c.control}: ${controlProgressText(c, controls)}`),
     },
   ];
   if (reviews.length > 0) {
@@ -376,7 +388,7 @@ export function buildTaskContent(input: TaskContentInput): TaskContent {
     summary,
     window: { windowId: w.windowId, source: w.source, sourceName, start: w.start, end: w.end, effect: w.effect, status: w.status, reviewDeadline: w.reviewDeadline },
     notices: input.notices.map((n) => ({ key: n.key, title: truncate(n.title, 300) })),
-    controls: controls.map((c) => ({ control: c.control, state: c.state, progress: progressText(c) })),
+    controls: controls.map((c) => ({ control: c.control, state: c.state, progress: controlProgressText(c, controls) })),
     findings: {
       total: findings.length,
       bySeverity,

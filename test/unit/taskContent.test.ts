@@ -61,7 +61,14 @@ describe("buildTaskContent", () => {
     expect(c.summary).toContain("Review by 2024-10-02 23:00 UTC");
     expect(c.sections.map((s) => s.heading)).toEqual(["What happened", "What is being done", "Findings", "Hunt queries", "Review deadline"]);
     expect(c.sections[0]?.lines).toContain("Notice manual~PIR-1: Post Incident Review – partially incomplete security logs");
-    expect(c.sections[1]?.lines).toEqual([expect.stringMatching(/^signin-review: running: 1200 records read/), "preserve: planned"]);
+    // The review's pass preserves as it reads: the preserve control says so rather than "planned".
+    expect(c.sections[1]?.lines).toEqual([expect.stringMatching(/^signin-review: running: 1200 records read/), "preserve: preserved by signin-review as it reads"]);
+    const reading = controlSummary(window, "signin-review", "running");
+    const along = buildTaskContent(input({ controls: [{ ...reading, coverage: { ...reading.coverage, reviewedTo: "2024-09-10T06:00:00.000Z" } }, controlSummary(window, "preserve", "planned")] }));
+    expect(along.sections[1]?.lines[1]).toBe("preserve: preserved by signin-review as it reads, up to 2024-09-10 06:00 UTC");
+    // Planned with no review reading, it is planned.
+    const idle = buildTaskContent(input({ controls: [controlSummary(window, "signin-review", "planned"), controlSummary(window, "preserve", "planned")] }));
+    expect(idle.sections[1]?.lines).toEqual(["signin-review: planned", "preserve: planned"]);
     expect(c.checklist.map((i) => i.key)).toEqual(["findings", "hunt:hunt-1", "confirm"]);
     expect(c.checklist[0]?.title).toBe("Review the findings once the reviews finish");
     expect(c.controlsFinished).toBe(false);
