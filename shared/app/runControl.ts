@@ -385,6 +385,12 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   }
 
   /** Hands the control on: the lease ends now, so the next turn (any worker) can claim it at once. */
+  // After a save the store refused: the row as it is now when it is still this worker's and running (the planner moved
+  // the window's bounds since the row was read), undefined when the lease was lost.
+  const stillOurs = async (): Promise<ControlRow | undefined> => {
+    const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
+    return fresh?.state === "running" && (fresh.leaseOwner ?? "") === (current.leaseOwner ?? "") ? fresh : undefined;
+  };
   // Passes the control to the next turn: at once, or (`until`) after a wait that keeps the lease, so nothing claims
   // the control meanwhile, with its turn queued for then. The planner ends a wait when it moves the window's bounds.
   const handOn = async (c: PassCheckpoint, handed: ControlSummary, why: string, fields: Record<string, unknown>, until?: Date): Promise<TurnOutcome> => {
@@ -398,8 +404,8 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     if (!released) {
       if (!until) return ran(row, "running");
       // Refused: the lease was lost, or the planner moved the window's bounds meanwhile; then read them at once.
-      const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
-      if (fresh?.state !== "running" || (fresh.leaseOwner ?? "") !== (current.leaseOwner ?? "")) return ran(row, "running");
+      const fresh = await stillOurs();
+      if (!fresh) return ran(row, "running");
       current = fresh;
       return handOn(c, handed, "the window's bounds moved as the review was to wait: the next turn reads them", { start: fresh.windowStart, end: fresh.windowEnd });
     }
@@ -474,8 +480,8 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   if (!saved) {
     // Refused: the lease was lost, or the planner moved the window's bounds after the read above (the row is still
     // ours and running). Then the next turn reads the window as it is now, on from this checkpoint.
-    const fresh = await deps.controlRuns.get(row.tenantId, row.windowId, row.control);
-    if (fresh?.state !== "running" || (fresh.leaseOwner ?? "") !== (current.leaseOwner ?? "")) return ran(row, "running");
+    const fresh = await stillOurs();
+    if (!fresh) return ran(row, "running");
     current = fresh;
     return handOn(final, summarise(final, "running"), "the window's bounds moved as the review finished: the next turn reads them", { start: fresh.windowStart, end: fresh.windowEnd });
   }

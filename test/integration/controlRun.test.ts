@@ -102,6 +102,50 @@ function withPages(source: ReviewSource, pages: ReviewSource["pages"]): ReviewSo
   };
 }
 
+/** A world whose planner moves a window once, and where to see it from. */
+interface Moving {
+  w: World;
+  served: () => number;
+  moved: () => boolean;
+  move: () => Promise<void>;
+  /**
+   * `w`'s deps with the move made as a pass that has read its whole range saves its last slice: the planner writes
+   * after the runner's look at the window for that slice, and the save goes through, with the new bounds.
+   */
+  closing: ControlRunDeps;
+}
+
+/** A world (`settings` over the defaults) whose `replan` runs once: as the `k`-th page arrives (0: never), on `move()`, or via `closing`. */
+function movingWorld(sim: GraphSimulator, settings: Record<string, string>, k: number, replan: (w: World) => Promise<void>): Moving {
+  let served = 0;
+  let moved = false;
+  const move = async (): Promise<void> => {
+    if (moved) return;
+    moved = true;
+    await replan(w);
+  };
+  const w = world(sim, settings, (source) =>
+    withPages(source, async function* (tenant, stream, from, to, select, resume) {
+      for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
+        if (++served === k) await move();
+        yield page;
+      }
+    }),
+  );
+  const store = w.deps.controlRuns;
+  const closing: ControlRunDeps = {
+    ...w.deps,
+    controlRuns: Object.assign(Object.create(store) as typeof store, {
+      save: async (...args: Parameters<typeof store.save>) => {
+        const pass = (args[1].checkpoint as { pass?: PassCheckpoint } | undefined)?.pass;
+        if (pass && !pass.finished && pass.reading.length === 0 && pass.next === pass.reviewTo) await move();
+        return store.save(...args);
+      },
+    }),
+  };
+  return { w, served: () => served, moved: () => moved, move, closing };
+}
+
 /** `source` whose pages wait until `gate` opens. */
 function gated(source: ReviewSource, gate: Promise<void>): ReviewSource {
   return withPages(source, async function* (tenant, stream, from, to, select, resume) {
@@ -495,23 +539,8 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
   }
 
   /** A world whose planner moves "w-big" to `bounds` as the `k`-th page arrives (or when `move()` is called), once. */
-  function moving(bounds: { start: string; end: string }, k = 0): { w: World; served: () => number; moved: () => boolean; move: () => Promise<void> } {
-    let served = 0;
-    let moved = false;
-    const move = async (): Promise<void> => {
-      if (moved) return;
-      moved = true;
-      await replan(w, { ...windowFor(tenantId, "entra-signin", 30), ...bounds, windowId: "w-big" });
-    };
-    const w = world(sim, SETTINGS, (source) =>
-      withPages(source, async function* (tenant, stream, from, to, select, resume) {
-        for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
-          if (++served === k) await move();
-          yield page;
-        }
-      }),
-    );
-    return { w, served: () => served, moved: () => moved, move };
+  function moving(bounds: { start: string; end: string }, k = 0): Moving {
+    return movingWorld(sim, SETTINGS, k, (w) => replan(w, { ...windowFor(tenantId, "entra-signin", 30), ...bounds, windowId: "w-big" }));
   }
 
   /** The ledger now holds `window` alone for the tenant's sign-ins (the previous one is gone when the id differs). */
@@ -826,20 +855,9 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
     // that read the old range closes: the planner writes while the last slice's checkpoint is being saved, after the
     // runner's look at the window for that slice (the save goes through, with the new bounds).
     for (const when of ["reading", "closing"] as const) {
-      const { w, served, moved, move } = moving(wider, when === "reading" ? 5 : 0);
-      const store = w.deps.controlRuns;
-      const deps: ControlRunDeps = {
-        ...w.deps,
-        controlRuns: Object.assign(Object.create(store) as typeof store, {
-          save: async (...args: Parameters<typeof store.save>) => {
-            const pass = (args[1].checkpoint as { pass?: PassCheckpoint } | undefined)?.pass;
-            if (when === "closing" && pass && !pass.finished && pass.reading.length === 0 && pass.next === pass.reviewTo) await move();
-            return store.save(...args);
-          },
-        }),
-      };
+      const { w, served, moved, closing } = moving(wider, when === "reading" ? 5 : 0);
       await plan(w);
-      await runUntilIdle({ ...w, deps });
+      await runUntilIdle(when === "closing" ? { ...w, deps: closing } : w);
       expect(moved(), when).toBe(true);
       const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
       expect(review, when).toMatchObject({ state: "done", coverage: { reviewedFrom: wider.start, reviewedTo: BIG_WINDOW.end } });
@@ -1123,36 +1141,11 @@ describe("control runner: a risk review counts what the window lost", () => {
     // During a turn: the end moves as the first page arrives, or as the pass that read the old range closes (the
     // planner writes while the last slice's checkpoint is being saved, after the runner's look at the window).
     for (const when of ["reading", "closing"] as const) {
-      let served = 0;
-      let moved = false;
-      const move = async (): Promise<void> => {
-        if (moved) return;
-        moved = true;
-        await planRisk(moving, endAfterActivity());
-      };
-      const moving: World = world(sim, {}, (source) =>
-        withPages(source, async function* (tenant, stream, from, to, select, resume) {
-          for await (const page of source.pages(tenant, stream, from, to, select, resume)) {
-            if (++served === 1 && when === "reading") await move();
-            yield page;
-          }
-        }),
-      );
-      const store = moving.deps.controlRuns;
-      const deps: ControlRunDeps = {
-        ...moving.deps,
-        controlRuns: Object.assign(Object.create(store) as typeof store, {
-          save: async (...args: Parameters<typeof store.save>) => {
-            const pass = (args[1].checkpoint as { pass?: PassCheckpoint } | undefined)?.pass;
-            if (when === "closing" && pass && !pass.finished && pass.reading.length === 0 && pass.next === pass.reviewTo) await move();
-            return store.save(...args);
-          },
-        }),
-      };
+      const { w: moving, served, moved, closing } = movingWorld(sim, {}, when === "reading" ? 1 : 0, (w) => planRisk(w, endAfterActivity()));
       await planRisk(moving, endBeforeActivity());
-      await runUntilIdle({ ...moving, deps });
-      expect(moved, when).toBe(true);
-      expect(served, when).toBeGreaterThan(1);
+      await runUntilIdle(when === "closing" ? { ...moving, deps: closing } : moving);
+      expect(moved(), when).toBe(true);
+      expect(served(), when).toBeGreaterThan(1);
       const found = await riskFindings(moving);
       expect(names(found, late.id), when).toBe(true);
       for (const f of planned) expect(found, when).toContainEqual(f);
