@@ -60,6 +60,14 @@ export default tseslint.config(
     rules: { "no-console": "error" },
   },
   {
+    // Importing a function file registers its trigger: before the local host installs its shim, @azure/functions
+    // falls back to test mode and registers nothing, so the intake benchmark's host found no routes (404s).
+    files: ["test/bench/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["../../functions/*"], message: "Build deps from shared/ (e.g. shared/controlRuntime.ts); importing functions/ breaks the local host the benchmarks start." }] }],
+    },
+  },
+  {
     files: ["**/*.js"],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -1,34 +1,10 @@
 import { app, type InvocationContext } from "@azure/functions";
-import { performance } from "node:perf_hooks";
 import { ControlMessageSchema } from "../shared/app/messages.js";
-import { runControlTurn, type ControlRunDeps, type TurnOutcome } from "../shared/app/runControl.js";
-import { controlFinishedHook } from "../shared/app/taskHooks.js";
+import { runControlTurn, type TurnOutcome } from "../shared/app/runControl.js";
+import { controlRunDeps } from "../shared/controlRuntime.js";
 import { getServices, loggerFor, type Services } from "../shared/runtime.js";
 
 export type ControlRunOutcome = TurnOutcome | { kind: "poisoned"; problems: string[] };
-
-/** The control runner's dependencies from the composition root (also used by the CLI and tests). */
-export function controlRunDeps(services: Services, logger: ControlRunDeps["logger"]): ControlRunDeps {
-  return {
-    controlRuns: services.controlRuns,
-    findings: services.findings,
-    ledger: services.ledger,
-    tenants: services.tenants,
-    reviewSource: services.reviewSource,
-    graphNotConfigured: services.graphNotConfigured,
-    evidence: services.evidence,
-    spool: services.reviewSpool,
-    queue: services.queue,
-    heartbeats: services.heartbeats,
-    clock: services.clock,
-    logger,
-    stopwatch: () => performance.now(),
-    options: services.review,
-    // Tasks follow their window's controls (findings summary, evidence location) as each one finishes.
-    onFinished: controlFinishedHook({ ...services, logger }, () => services.clock.now()),
-    turnSlots: services.turnSlots,
-  };
-}
 
 /**
  * Queue trigger on `controls`: one turn of the control runner (the most urgent unfinished control, within the time

@@ -66,6 +66,12 @@ export interface GraphSimulatorOptions {
    * sign-ins and audits minutes after the event, so a list never shows the most recent ones.
    */
   ingestionLatencyMs?: number;
+  /**
+   * Outages of Entra's own reporting (a `delay` incident): records whose time is in [from, to) are listed only from
+   * `listedFrom` on (simulator clock), as Graph lists a backlog once it has been processed. Sign-ins, directory audits
+   * and risk detections alike.
+   */
+  backlogs?: readonly { from: string; to: string; listedFrom: string }[];
   faults?: FaultOptions;
   /** Monotonic clock (ms) for throttling windows; performance.now by default. */
   monotonicClock?: () => number;
@@ -225,6 +231,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
   const latencyMs = options.latencyMs ?? 0;
 
   const nowIso = () => new Date(nowMs).toISOString();
+  const backlogs = (options.backlogs ?? []).map((b) => {
+    const parsed = { fromMs: Date.parse(b.from), toMs: Date.parse(b.to), listedFromMs: Date.parse(b.listedFrom) };
+    if (Object.values(parsed).some(Number.isNaN)) throw new RangeError(`backlogs: ${JSON.stringify(b)} holds a time that is not ISO`);
+    return parsed;
+  });
 
   function authenticate(req: IncomingMessage): SeededTenant {
     const header = req.headers.authorization;
@@ -254,6 +265,13 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     return listReply(path, version, "auditLogs/signIns", query, names, tenant.retentionDays, HOUR_MS, (b) => dataset.signInsInHour(tenant.id, b), filter, matches, pick, top);
   }
 
+  /** A bucket as Graph lists it at the simulator's now: without the records of a backlog not processed yet. */
+  function listedNow<R>(bucket: (index: number) => readonly { t: number; r: R }[]): (index: number) => readonly { t: number; r: R }[] {
+    const held = backlogs.filter((b) => nowMs < b.listedFromMs);
+    if (held.length === 0) return bucket;
+    return (index) => bucket(index).filter((x) => !held.some((b) => x.t >= b.fromMs && x.t < b.toMs));
+  }
+
   function listReply<R>(
     path: string,
     version: ApiVersion,
@@ -273,7 +291,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions = {}): 
     const cursor = token === null ? undefined : decodeSkipToken(token, queryKey);
     const fromMs = Math.max(filter?.lowerMs ?? -Infinity, nowMs - retentionDays * DAY_MS, dataset.dataStartMs);
     const toMs = Math.min(filter?.upperMs ?? Infinity, nowMs - (options.ingestionLatencyMs ?? 0));
-    const page = readPage({ bucketMs, bucket, fromMs, toMs, matches, top, cursor, scanLimit: SCAN_LIMIT });
+    const page = readPage({ bucketMs, bucket: listedNow(bucket), fromMs, toMs, matches, top, cursor, scanLimit: SCAN_LIMIT });
     const body: JsonObject = {
       "@odata.context": `${GRAPH_ORIGIN}/${version}/$metadata#${entitySet}${names.length > 0 ? `(${names.join(",")})` : ""}`,
     };

@@ -130,6 +130,11 @@ export const PassCheckpointSchema = z.object({
   segmentFrom: z.string(),
   /** Restarts from scratch (the window's start moved): blob names carry it, so no immutable blob is written twice. */
   generation: z.number().int().min(0),
+  /**
+   * When this pass began (a restart begins a new one): a `delay` window read before its end had settled is read again
+   * (see rereadsDelayed in runControl). Absent in checkpoints of older versions: then when is unknown.
+   */
+  startedAt: z.string().optional(),
   /** Start of the first slice not consumed yet (ISO); equal to reviewTo when the window is read. */
   next: z.string(),
   /** Slices being read, in time order from `next` on (absent in checkpoints of older versions, saved per slice). */
@@ -305,6 +310,7 @@ export function startPass(plan: PassPlan, now: Date, options: Pick<PassOptions, 
     lost,
     segmentFrom: iso(reviewFrom),
     generation: 0,
+    startedAt: now.toISOString(),
     next: iso(baselineFrom ?? reviewFrom),
     reading: [],
     volume: emptyVolume(),

@@ -265,7 +265,8 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
   const previous = readCheckpoint(row);
   let cp = previous;
   const sameThresholds = (row.checkpoint as { thresholds?: unknown } | undefined)?.thresholds === thresholdsKey;
-  if (!cp || restartsUnder(cp, window) || cp.kind !== kind || !sameThresholds) {
+  const reread = cp !== undefined && rereadsDelayed(cp, window, startedAt, deps.options.settleMs);
+  if (!cp || restartsUnder(cp, window) || reread || cp.kind !== kind || !sameThresholds) {
     const privileged = kind === "signins" ? await deps.reviewSource.privilegedUserIds(row.tenantId) : [];
     cp = startPass(
       { kind, tenantId: row.tenantId, windowId: row.windowId, windowStart: window.start, windowEnd: window.end, retentionDays: retention, detect: row.control !== "preserve", preserve, privilegedUserIds: privileged },
@@ -284,6 +285,7 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
     });
     if (!saved) return ran(row, "running");
     current = saved;
+    if (reread) log("the window's records were delayed and Graph has listed them now: the review reads the window again, whole", { end: window.end, readSince: previous?.startedAt });
     log("review started", { from: cp.reviewFrom, to: cp.reviewTo, lostFrom: cp.lost?.from, lostTo: cp.lost?.to, preserve: cp.preserve });
   } else {
     const narrowed = narrowPass(cp, window.end);
@@ -505,6 +507,21 @@ async function runClaimed(deps: ControlRunDeps, claimed: ControlRow, startedAt: 
  */
 function restartsUnder(cp: PassCheckpoint, window: Pick<BlindWindow, "start" | "end">): boolean {
   return window.start !== cp.windowFrom || (cp.kind === "risks" && cp.windowEnd !== window.end);
+}
+
+/**
+ * Whether a pass over a `delay` window must be read again, whole: Graph lists a delayed record only when the delay is
+ * over, which is the window's end (plus the settle time, as for any record), so a pass that began before then may have
+ * read the window's hours without their late records, and checked nothing in them. Once the end has settled, a pass
+ * begun earlier (or of an older version, which does not say when it began) gives way to one that reads what Graph
+ * holds now; the findings both make are the same rows where they agree. A `loss` window's records are not late in
+ * Graph (the loss is downstream of it, or for good): a pass of it is never read again for this. Checked as a turn begins, which is enough: a pass reads up to the end only
+ * in a turn begun after the end has settled (before that it waits, see settling), so none is done before its re-read.
+ */
+function rereadsDelayed(cp: PassCheckpoint, window: Pick<BlindWindow, "effect" | "end">, now: Date, settleMs: number): boolean {
+  if (window.effect !== "delay" || window.end === null) return false;
+  const settled = Date.parse(window.end) + settleMs;
+  return now.getTime() >= settled && (cp.startedAt === undefined || Date.parse(cp.startedAt) < settled);
 }
 
 /**

@@ -17,7 +17,7 @@ import { GraphReviewSource } from "../../shared/adapters/graph/graphReviewSource
 import { advancePass, startPass, DEFAULT_PASS_OPTIONS } from "../../shared/app/reviewPass.js";
 import { loadSettings } from "../../shared/config.js";
 import { createLogger } from "../../shared/adapters/logger.js";
-import { controlRunDeps } from "../../functions/controlRun.js";
+import { controlRunDeps } from "../../shared/controlRuntime.js";
 import { runControlTurn } from "../../shared/app/runControl.js";
 import { createServices } from "../../shared/runtime.js";
 import { AzuriteProcess } from "../../local/azuriteProcess.js";

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EmbeddedAzurite } from "../../local/azurite.js";
 import { startGraphSimulator, type GraphSimulator, type GraphSimulatorOptions } from "../../local/graphSimulator/startGraphSimulator.js";
 import type { AttackKind, PlantedAttack } from "../../local/graphSimulator/dataGenerator.js";
-import { controlRun, controlRunDeps } from "../../functions/controlRun.js";
+import { controlRun } from "../../functions/controlRun.js";
+import { controlRunDeps } from "../../shared/controlRuntime.js";
 import { createGraphClientFactory } from "../../shared/adapters/graph/graphClientFactory.js";
 import { GraphReviewSource } from "../../shared/adapters/graph/graphReviewSource.js";
 import { runControlTurn, type ControlRunDeps } from "../../shared/app/runControl.js";
@@ -1224,6 +1225,103 @@ describe("control runner: a window that ended moments ago, while Graph still add
     const listed = signInsBetween(sim, tenantId, RECENT.start, new Date(Date.parse(NOW) - LATENCY_MS).toISOString());
     expect(new Set(await preserved(w))).toEqual(listed);
     expect(listed.size).toBeLessThan(truth.size);
+  });
+});
+
+describe("control runner: a delay window, whose records Graph lists only once the delay is over", () => {
+  // Entra's own reporting stalled from 00:00 to 14:00: Graph lists that backlog at 14:00, when the incident ends.
+  const DELAYED = { start: "2024-09-20T00:00:00.000Z", end: "2024-09-20T14:00:00.000Z" };
+  let sim: GraphSimulator;
+  let tenantId: string;
+
+  beforeAll(async () => {
+    sim = await startGraphSimulator({
+      seed: 13,
+      now: NOW,
+      days: 3,
+      throttling: false,
+      backlogs: [{ from: DELAYED.start, to: DELAYED.end, listedFrom: DELAYED.end }],
+      tenants: [{ displayName: "Backlog", licence: "p2", users: 30, attacks: [] }],
+    });
+    tenantId = sim.tenants[0]?.id ?? "";
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+  beforeEach(async () => {
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+    sim.setNow(NOW);
+  });
+
+  async function plan(w: World, effect: BlindWindow["effect"], end: string | null): Promise<BlindWindow> {
+    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), start: DELAYED.start, end, effect, status: end === null ? "confirmed" : "resolved", windowId: "w-delayed" };
+    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
+    return window;
+  }
+
+  function at(w: World, iso: string): void {
+    w.clock.advance(Date.parse(iso) - w.clock.now().getTime());
+    sim.setNow(w.clock.now());
+  }
+
+  async function preserved(w: World): Promise<string[]> {
+    const preserve = (await allControls(w, sim)).find((c) => c.control === "preserve");
+    const manifest = await w.services.evidence.readManifest(preserve?.evidence?.manifestPath ?? "");
+    const ids: string[] = [];
+    for (const blob of manifest?.blobs ?? []) for await (const line of w.services.evidence.readLines(blob.path)) ids.push((JSON.parse(line) as { id: string }).id);
+    return ids;
+  }
+
+  /** Followed while open (12:30, nothing listed yet), closed at 14:00 by a revision at 14:10, run on until idle at 14:31. */
+  async function followThenClose(w: World, effect: BlindWindow["effect"]): Promise<void> {
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Backlog"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    await plan(w, effect, null);
+    await runUntilIdle(w);
+    expect((await allControls(w, sim)).find((c) => c.control === "signin-review")).toMatchObject({ state: "running", recordsRead: { "signIns:v1.0": 0, "signIns:beta": 0 }, coverage: { reviewedTo: "2024-09-20T12:00:00.000Z" } });
+    at(w, "2024-09-20T14:10:00.000Z");
+    await plan(w, effect, DELAYED.end);
+    await runUntilIdle(w);
+    at(w, "2024-09-20T14:31:00.000Z");
+    await runUntilIdle(w);
+    expect((await allControls(w, sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+  }
+
+  it("reads the window again, whole, once its end has settled: every record Graph listed late is preserved", async () => {
+    const truth = signInsBetween(sim, tenantId, DELAYED.start, DELAYED.end);
+    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    await followThenClose(w, "delay");
+    expect(w.log.lines.join("\n")).toContain("the window's records were delayed and Graph has listed them now: the review reads the window again, whole");
+    const stored = await preserved(w);
+    expect(truth.size).toBeGreaterThan(200);
+    expect(stored.length).toBe(truth.size);
+    expect(new Set(stored)).toEqual(truth);
+    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    expect(review?.coverage).toMatchObject({ reviewedFrom: DELAYED.start, reviewedTo: DELAYED.end });
+  });
+
+  it("a loss window is not read again: the same reads leave out what Graph had not listed then", async () => {
+    const truth = signInsBetween(sim, tenantId, DELAYED.start, DELAYED.end);
+    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    await followThenClose(w, "loss");
+    expect(w.log.lines.join("\n")).not.toContain("reads the window again");
+    const stored = new Set(await preserved(w));
+    // Only what was read after Graph listed the backlog (12:00 on) is there.
+    expect(stored).toEqual(signInsBetween(sim, tenantId, "2024-09-20T12:00:00.000Z", DELAYED.end));
+    expect(stored.size).toBeLessThan(truth.size / 2);
+  });
+
+  it("a delay window first read after its end has settled is read once", async () => {
+    const truth = signInsBetween(sim, tenantId, DELAYED.start, DELAYED.end);
+    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    at(w, "2024-09-20T14:31:00.000Z");
+    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Backlog"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    await plan(w, "delay", DELAYED.end);
+    await runUntilIdle(w);
+    expect((await allControls(w, sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+    expect(w.log.lines.join("\n")).not.toContain("reads the window again");
+    expect(w.log.lines.filter((l) => l.includes("review started"))).toHaveLength(1);
+    expect(new Set(await preserved(w))).toEqual(truth);
   });
 });
 
