@@ -1,6 +1,6 @@
 import { assessNotice } from "../domain/assessNotice.js";
 import type { BlindWindow } from "../domain/blindWindow.js";
-import { CONTROLS_BY_SOURCE } from "../domain/controlPlan.js";
+import { CONTROLS_BY_SOURCE, preservingReview } from "../domain/controlPlan.js";
 import { compareFindings, distinctFindings, SEVERITIES, type Finding, type Severity } from "../domain/finding.js";
 import {
   hourKey,
@@ -162,6 +162,7 @@ export async function buildIncidentReport(deps: IncidentReportDeps, tenantId: st
     findings: c.findings,
     evidence: c.evidence ? { ...c.evidence } : null,
     error: c.error ?? null,
+    preservedBy: preservedByOf(c, controls),
   }));
 
   const reviews = counted.filter((c) => REVIEW_CONTROLS.has(c.control));
@@ -308,6 +309,12 @@ async function tenantNotices(deps: IncidentReportDeps, tenantId: string): Promis
     });
   }
   return out.sort((a, b) => byString(a.revisions[0]?.publishedAt ?? "", b.revisions[0]?.publishedAt ?? "") || byString(a.key, b.key));
+}
+
+/** The review preserving a planned preserve control's records as it reads (see preservingReview), for the report. */
+function preservedByOf(c: ControlSummary, controls: readonly ControlSummary[]): ReportControl["preservedBy"] {
+  const review = preservingReview(c, controls);
+  return review ? { control: review.control, reviewedTo: review.coverage.reviewedTo ?? null } : null;
 }
 
 /**

@@ -16,3 +16,13 @@ export const CONTROLS_BY_SOURCE: Readonly<Record<LogSourceId, readonly ("signin-
   "azure-activity": ["hunt-checklist"],
   "azure-monitor": ["hunt-checklist"],
 };
+
+/**
+ * The review whose pass is preserving a still planned preserve control's records as it reads (one read serves both):
+ * a running sign-in or audit review of the same window. Undefined for any other control, or when none runs. Tasks
+ * and reports say "preserved by … as it reads" rather than "planned" for it.
+ */
+export function preservingReview<C extends { windowId?: string; control: string; state: string }>(c: C, controls: readonly C[]): C | undefined {
+  if (c.control !== "preserve" || c.state !== "planned") return undefined;
+  return controls.find((r) => (r.control === "signin-review" || r.control === "audit-review") && r.state === "running" && r.windowId === c.windowId);
+}

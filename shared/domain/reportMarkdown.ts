@@ -1,5 +1,5 @@
 import { SEVERITIES } from "./finding.js";
-import { formatCount, formatDuration, huntConsoleName, lostEvidenceStatements, visibleText, type IncidentReport } from "./incidentReportModel.js";
+import { formatCount, formatDuration, huntConsoleName, lostEvidenceStatements, preservedByText, visibleText, type IncidentReport } from "./incidentReportModel.js";
 import { LOG_SOURCE_NAMES } from "./task.js";
 
 /**
@@ -147,7 +147,7 @@ export function renderReportMarkdown(r: IncidentReport): string {
             source(c.source),
             code(c.windowId),
             c.control,
-            `${c.state}${c.error === null ? "" : `: ${md(c.error)}`}`,
+            `${c.state}${c.preservedBy ? `: ${md(preservedByText(c))}` : ""}${c.error === null ? "" : `: ${md(c.error)}`}`,
             `${formatCount(c.records)}${Object.keys(c.recordsRead).length > 0 ? ` (${Object.entries(c.recordsRead).map(([k, n]) => `${md(k)} ${formatCount(n)}`).join(", ")})` : ""}`,
             formatCount(c.pages),
             formatCount(c.throttledWaits),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { contentHash } from "./contentHash.js";
+import { preservingReview } from "./controlPlan.js";
 import { compareFindings, SEVERITIES, type Finding, type Severity } from "./finding.js";
 import type { LogSourceId } from "./logSource.js";
 
@@ -281,11 +282,13 @@ function progressText(c: ControlProgress): string {
  * of its window reads is being done by that review's pass (one read serves both), so it says so instead of "planned".
  */
 function controlProgressText(c: ControlProgress, all: readonly ControlProgress[]): string {
-  if (c.control === "preserve" && c.state === "planned") {
-    const review = all.find((r) => (r.control === "signin-review" || r.control === "audit-review") && r.state === "running");
-    if (review) return `preserved by ${review.control} as it reads${review.coverage.reviewedTo ? `, up to ${formatUtc(review.coverage.reviewedTo)}` : ""}`;
-  }
-  return progressText(c);
+  const review = preservingReview(c, all);
+  return review ? preservingText(review.control, review.coverage.reviewedTo) : progressText(c);
+}
+
+/** "preserved by signin-review as it reads, up to 2024-09-10 06:00 UTC": a preserve control that review's pass is doing. */
+export function preservingText(review: string, reviewedTo: string | null): string {
+  return `preserved by ${review} as it reads${reviewedTo ? `, up to ${formatUtc(reviewedTo)}` : ""}`;
 }
 
 function subjectText(f: Finding): string {

@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --only NAME] [-- --quick] [-- --part PART]`: runs the benchmarks (`--part` runs one part of a
- * benchmark that has several, e.g. `--only review --part throughput`), prints a table per benchmark and writes
+ * `npm run bench [-- --only NAME] [-- --quick] [-- --part PART]`: runs the benchmarks, each in a process of its own
+ * (`--part` runs one part of a benchmark that has several, e.g. `--only review --part throughput`), prints a table per benchmark and writes
  * bench-results/<name>.json (git-ignored) with the machine, Node version, date, parameters and figures.
  * Benchmarks report figures; they never fail on machine speed. The exit code is non-zero only when a benchmark
  * could not run or a request failed (errors must be 0), never because a target was missed.
  */
+import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -86,6 +87,30 @@ function sampleHeap(): { stop(): number } {
   return { stop() { clearInterval(timer); return Math.max(peak, process.memoryUsage().heapUsed); } };
 }
 
+/**
+ * A full run: each benchmark in a process of its own, one after the other. In one process a benchmark inherited the
+ * heap and peak RSS of the ones before it: after the intake benchmark (thousands of requests, Azurite's worker
+ * backlog) the Graph paging benchmark's 200 ms throttle windows met collector pauses, and its figures and the peak
+ * RSS it printed were partly the intake's. Exit code: non-zero when any of them failed.
+ */
+async function runEachInItsOwnProcess(benchmarks: readonly Benchmark[], values: { quick: boolean; azurite: string; part?: string }): Promise<number> {
+  let failed = false;
+  for (const bench of benchmarks) {
+    const args = ["--only", bench.name, "--azurite", values.azurite, ...(values.quick ? ["--quick"] : []), ...(values.part !== undefined ? ["--part", values.part] : [])];
+    // process.execArgv holds tsx's loader, so the child runs this file as this process does.
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: "inherit" });
+    const code = await new Promise<number>((resolve) => {
+      child.on("exit", (exitCode, signal) => { resolve(exitCode ?? (signal ? 1 : 0)); });
+      child.on("error", () => { resolve(1); });
+    });
+    if (code !== 0) {
+      process.stderr.write(`benchmark ${bench.name} exited with ${String(code)}\n`);
+      failed = true;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { only: { type: "string" }, quick: { type: "boolean", default: false }, azurite: { type: "string", default: "process" }, part: { type: "string" } } });
   if (values.azurite !== "process" && values.azurite !== "embedded") {
@@ -105,6 +130,7 @@ async function main(): Promise<number> {
     return 2;
   }
   mkdirSync(resultsDir, { recursive: true });
+  if (selected.length > 1) return runEachInItsOwnProcess(selected, values);
   let failed = false;
   for (const bench of selected) {
     process.stderr.write(`▶ ${bench.name}${values.quick ? " (quick)" : ""}\n`);

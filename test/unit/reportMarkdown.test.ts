@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildIncidentReport, type IncidentReport } from "../../shared/app/incidentReport.js";
+import type { ControlSummary } from "../../shared/app/reviewPorts.js";
+import { renderReportHtml } from "../../shared/domain/reportHtml.js";
 import { md, renderReportMarkdown } from "../../shared/domain/reportMarkdown.js";
 import { diurnalHourly } from "../support/reportScenario.js";
 import { fakeDeps, hostileWorld, HOSTILE } from "../support/reportFakes.js";
@@ -96,5 +98,30 @@ describe("renderReportMarkdown", () => {
   it("md escapes Markdown syntax so that the text renders as itself", () => {
     expect(md("[click](javascript:alert(1)) *bold* _it_ `x` ~~s~~ #h !img")).toBe("\\[click\\]\\(javascript:alert\\(1\\)\\) \\*bold\\* \\_it\\_ \\`x\\` \\~\\~s\\~\\~ \\#h \\!img");
     expect(md("a\r\nb\nc")).toBe("a b c");
+  });
+
+  it("says a planned preserve control is being preserved by its window's running review, up to where that has read", async () => {
+    const world = hostileWorld(diurnalHourly(11, "2024-09-13T12:00:00.000Z", "2024-09-19T16:00:00.000Z", 40));
+    const as = (controls: ControlSummary[]) => buildIncidentReport(fakeDeps({ ...world, controls }), HOSTILE.tenantId, REPORT_AT);
+    const reading = world.controls.map((c): ControlSummary => {
+      if (c.control === "signin-review") return { ...c, state: "running", coverage: { ...c.coverage, reviewedTo: "2024-09-17T06:00:00.000Z" } };
+      if (c.control !== "preserve") return c;
+      const { evidence: _evidence, ...planned } = c;
+      return { ...planned, state: "planned" };
+    });
+    const r = await as(reading);
+    expect(r.controls.find((c) => c.control === "preserve")?.preservedBy).toEqual({ control: "signin-review", reviewedTo: "2024-09-17T06:00:00.000Z" });
+    const rows = tables(renderReportMarkdown(r)).flat().map(cells);
+    expect(rows.find((c) => c[2] === "preserve")?.[3]).toBe(`planned: ${md("preserved by signin-review as it reads, up to 2024-09-17 06:00 UTC")}`);
+    expect(renderReportHtml(r)).toContain("planned<br><span class=\"muted\">preserved by signin-review as it reads, up to 2024-09-17 06:00 UTC</span>");
+    // Only its own window's review, and only while that reads: otherwise the preserve control is just planned.
+    for (const other of [
+      reading.map((c): ControlSummary => (c.control === "signin-review" ? { ...c, windowId: "wsignin0000000002" } : c)),
+      reading.map((c): ControlSummary => (c.control === "signin-review" ? { ...c, state: "failed", error: "Graph refused" } : c)),
+    ]) {
+      const report = await as(other);
+      expect(report.controls.find((c) => c.control === "preserve")?.preservedBy).toBeNull();
+      expect(tables(renderReportMarkdown(report)).flat().map(cells).find((c) => c[2] === "preserve")?.[3]).toBe("planned");
+    }
   });
 });
