@@ -345,7 +345,14 @@ export function buildTaskContent(input: TaskContentInput): TaskContent {
     },
     {
       heading: "What is being done",
-      lines: controls.length === 0 ? ["Compensating controls are being planned."] : controls.map((c) => `${c.control}: ${controlProgressText(c, controls)}`),
+      lines: [
+        ...(controls.length === 0 ? ["Compensating controls are being planned."] : controls.map((c) => `${c.control}: ${controlProgressText(c, controls)}`)),
+        // The control runner reads a delay window's Entra logs again once the delay is over (rereadsDelayed): say so
+        // before a review's progress goes back to the window's start.
+        ...(w.effect === "delay" && reviews.length > 0
+          ? [`Graph lists this window's records late: its reviews read it again, whole, once the delay is over${w.end ? ` (after ${formatUtc(w.end)})` : ""}.`]
+          : []),
+      ],
     },
   ];
   if (reviews.length > 0) {

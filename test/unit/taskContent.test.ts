@@ -80,6 +80,11 @@ describe("buildTaskContent", () => {
     expect(c.title).toContain("delayed, 2024-09-02 23:00 UTC – ongoing");
     expect(c.summary).toContain("arrived late");
     expect(c.summary).toContain("still open");
+    // Its reviews will read it again once the delay is over: the task says so (a loss window's does not).
+    expect(c.sections[1]?.lines.at(-1)).toBe("Graph lists this window's records late: its reviews read it again, whole, once the delay is over.");
+    const closed = buildTaskContent(input({ window: { ...window, end: "2024-09-19T00:00:00.000Z", effect: "delay" } }));
+    expect(closed.sections[1]?.lines.at(-1)).toBe("Graph lists this window's records late: its reviews read it again, whole, once the delay is over (after 2024-09-19 00:00 UTC).");
+    expect(buildTaskContent(input()).sections[1]?.lines.join("\n")).not.toContain("read it again");
   });
 
   it("summarises findings once the controls finish: counts by severity, the five most severe, evidence", () => {
