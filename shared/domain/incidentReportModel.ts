@@ -2,7 +2,7 @@ import { z } from "zod";
 import { SEVERITIES, SUBJECT_KINDS, RuleIdSchema } from "./finding.js";
 import { LogSourceIdSchema, type LogSourceId } from "./logSource.js";
 import { NoticeSourceSchema } from "./notice.js";
-import { LOG_SOURCE_NAMES, TASK_STATUSES, formatUtc, preservingText } from "./task.js";
+import { LOG_SOURCE_NAMES, TASK_STATUSES, formatUtc } from "./task.js";
 import { LicenceSchema } from "./tenant.js";
 
 /**
@@ -376,11 +376,6 @@ export function lostEvidenceStatements(report: Pick<IncidentReport, "evidenceLos
     const ranges = entries.map((e) => `${formatUtc(e.from)} – ${formatUtc(e.to)}`).join("; ");
     return `${owner} ${String(first.retentionDays)}-day retention had already deleted ${String(hours)} ${hours === 1 ? "hour" : "hours"} of ${recordsNoun(first.source)} for this tenant when blindwindow began its review (${ranges}).`;
   });
-}
-
-/** What to say beside a planned preserve control's state when its window's review preserves (see preservedBy); empty for the rest. */
-export function preservedByText(c: Pick<ReportControl, "preservedBy">): string {
-  return c.preservedBy ? preservingText(c.preservedBy.control, c.preservedBy.reviewedTo) : "";
 }
 
 /** A duration for people: "4 min 12 s", "850 ms". */

@@ -7,7 +7,6 @@ import {
   hourStart,
   huntConsoleName,
   lostEvidenceStatements,
-  preservedByText,
   visibleText,
   type ChartHour,
   type IncidentReport,
@@ -15,7 +14,7 @@ import {
   type ReportControl,
   type ReportFinding,
 } from "./incidentReportModel.js";
-import { LOG_SOURCE_NAMES } from "./task.js";
+import { LOG_SOURCE_NAMES, preservingText } from "./task.js";
 
 /**
  * The incident report as one self-contained HTML page: inline CSS, inline SVG, no script, font, image or link that
@@ -399,7 +398,7 @@ function controlsSection(r: IncidentReport): string {
     const hours = c.hoursRead === null ? `${formatCount(c.hoursCovered)} hours covered` : `${formatCount(c.hoursRead)} hours read`;
     const reads = c.control !== "hunt-checklist";
     const records = reads ? `${formatCount(c.records)}${streams === "" ? "" : `<br><span class="muted">${streams}</span>`}` : `<span class="muted">KQL, see hunt queries</span>`;
-    return `<tr><td>${h(CONTROL_NAMES[c.control])}</td><td>${h(c.state)}${c.preservedBy ? `<br><span class="muted">${h(preservedByText(c))}</span>` : ""}${c.error === null ? "" : `<br><span class="muted">${h(c.error)}</span>`}</td><td class="num">${records}</td><td class="num">${reads ? formatCount(c.pages) : "—"}</td><td class="num">${reads ? formatCount(c.throttledWaits) : "—"}</td><td class="num">${reads ? h(formatDuration(c.durationMs)) : "—"}</td><td>${range(c.coverage.reviewedFrom, c.coverage.reviewedTo)}<br><span class="muted">${hours}</span></td><td${c.hoursLost > 0 ? ' class="lost"' : ""}>${c.hoursLost > 0 ? `${range(c.coverage.lostFrom, c.coverage.lostTo)}<br>${formatCount(c.hoursLost)} hours` : "none"}</td><td class="num">${String(c.findings)}</td><td class="evidence">${evidence}</td></tr>`;
+    return `<tr><td>${h(CONTROL_NAMES[c.control])}</td><td>${h(c.state)}${c.preservedBy ? `<br><span class="muted">${h(preservingText(c.preservedBy.control, c.preservedBy.reviewedTo))}</span>` : ""}${c.error === null ? "" : `<br><span class="muted">${h(c.error)}</span>`}</td><td class="num">${records}</td><td class="num">${reads ? formatCount(c.pages) : "—"}</td><td class="num">${reads ? formatCount(c.throttledWaits) : "—"}</td><td class="num">${reads ? h(formatDuration(c.durationMs)) : "—"}</td><td>${range(c.coverage.reviewedFrom, c.coverage.reviewedTo)}<br><span class="muted">${hours}</span></td><td${c.hoursLost > 0 ? ' class="lost"' : ""}>${c.hoursLost > 0 ? `${range(c.coverage.lostFrom, c.coverage.lostTo)}<br>${formatCount(c.hoursLost)} hours` : "none"}</td><td class="num">${String(c.findings)}</td><td class="evidence">${evidence}</td></tr>`;
   };
   const cols = `<colgroup><col class="c-control"><col class="c-state"><col class="c-records"><col class="c-small"><col class="c-small"><col class="c-time"><col class="c-range"><col class="c-range"><col class="c-small"><col class="c-evidence"></colgroup>`;
   const head = `${cols}<thead><tr><th>Control</th><th>State</th><th class="num">Records read</th><th class="num">Pages</th><th class="num">429 waits</th><th class="num">Run time</th><th>Reviewed</th><th>Lost to retention</th><th class="num">Findings</th><th>Evidence preserved</th></tr></thead>`;

@@ -1,6 +1,6 @@
 import { SEVERITIES } from "./finding.js";
-import { formatCount, formatDuration, huntConsoleName, lostEvidenceStatements, preservedByText, visibleText, type IncidentReport } from "./incidentReportModel.js";
-import { LOG_SOURCE_NAMES } from "./task.js";
+import { formatCount, formatDuration, huntConsoleName, lostEvidenceStatements, visibleText, type IncidentReport } from "./incidentReportModel.js";
+import { LOG_SOURCE_NAMES, preservingText } from "./task.js";
 
 /**
  * The incident report as Markdown (GitHub-flavoured: tables, fenced code), for a ticket, a wiki or a pull request.
@@ -147,7 +147,7 @@ export function renderReportMarkdown(r: IncidentReport): string {
             source(c.source),
             code(c.windowId),
             c.control,
-            `${c.state}${c.preservedBy ? `: ${md(preservedByText(c))}` : ""}${c.error === null ? "" : `: ${md(c.error)}`}`,
+            `${c.state}${c.preservedBy ? `: ${md(preservingText(c.preservedBy.control, c.preservedBy.reviewedTo))}` : ""}${c.error === null ? "" : `: ${md(c.error)}`}`,
             `${formatCount(c.records)}${Object.keys(c.recordsRead).length > 0 ? ` (${Object.entries(c.recordsRead).map(([k, n]) => `${md(k)} ${formatCount(n)}`).join(", ")})` : ""}`,
             formatCount(c.pages),
             formatCount(c.throttledWaits),

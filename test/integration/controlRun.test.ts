@@ -274,6 +274,36 @@ async function preservedIds(w: World, sim: GraphSimulator): Promise<string[]> {
   return ids;
 }
 
+/**
+ * A Graph simulator for one describe block: started before its tests, closed after them, and before each test a clean
+ * account and the simulator's clock back at NOW. `sim` and `tenantId` (its first tenant) are read inside tests.
+ */
+function simulatorPerDescribe(options: GraphSimulatorOptions): { readonly sim: GraphSimulator; readonly tenantId: string } {
+  let started: GraphSimulator | undefined;
+  beforeAll(async () => {
+    started = await startGraphSimulator(options);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  beforeEach(async () => {
+    await emptyAccount(azurite, ["table", "queue", "blob"]);
+    started?.setNow(NOW);
+  });
+  const sim = (): GraphSimulator => {
+    if (!started) throw new Error("the simulator starts in beforeAll: read it inside a test");
+    return started;
+  };
+  return {
+    get sim() {
+      return sim();
+    },
+    get tenantId() {
+      return sim().tenants[0]?.id ?? "";
+    },
+  };
+}
+
 /** Sign-ins the simulator holds for a tenant in [from, to): the ground truth for what evidence must contain. */
 function signInsBetween(sim: GraphSimulator, tenantId: string, from: string, to: string): Set<string> {
   const ids = new Set<string>();
@@ -957,26 +987,15 @@ describe("control runner: a checkpoint after every page, resumed at the next pag
 });
 
 describe("control runner: an open window preserved over many turns", () => {
-  let sim: GraphSimulator;
-  beforeAll(async () => {
-    sim = await startGraphSimulator({ seed: 5, now: NOW, days: 10, throttling: false, tenants: [{ displayName: "Open", licence: "p2", users: 40 }] });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
-  beforeEach(async () => {
-    await emptyAccount(azurite, ["table", "queue", "blob"]);
-    sim.setNow(NOW);
-  });
+  const env = simulatorPerDescribe({ seed: 5, now: NOW, days: 10, throttling: false, tenants: [{ displayName: "Open", licence: "p2", users: 40 }] });
 
   it("follows an open window as the clock moves on between turns, ends its wait when a revision closes the window, and stores each record once", async () => {
-    const tenantId = sim.tenants[0]?.id ?? "";
-    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    const w = world(env.sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
     // Every turn out of time at once, and an hour later than the last: the open window's end (now) moves each turn.
     const deps: ControlRunDeps = { ...w.deps, options: { ...w.deps.options, budgetMs: 0 } };
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Open"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
-    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), start: "2024-09-19T00:00:00.000Z", end: null, status: "confirmed", windowId: "w-open" };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.tenants.putMany([{ ...tenantProfile(env.tenantId, "Open"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window: BlindWindow = { ...windowFor(env.tenantId, "entra-signin", 30), start: "2024-09-19T00:00:00.000Z", end: null, status: "confirmed", windowId: "w-open" };
+    await w.services.ledger.replaceWindows(env.tenantId, "entra-signin", [window]);
     await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
     let turns = 0;
     for (; turns < 300; turns++) {
@@ -985,25 +1004,25 @@ describe("control runner: an open window preserved over many turns", () => {
       expect(outcome).toMatchObject({ kind: "ran" });
       // Graph's clock moves with ours: the open window's new hours appear in it.
       w.clock.advance(3_600_000);
-      sim.setNow(w.clock.now());
+      env.sim.setNow(w.clock.now());
     }
     expect(turns).toBeGreaterThan(5);
     // Caught up with what Graph has settled, the review of the open window waits for its next hours.
-    expect((await allControls(w, sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve planned", "signin-review running"]);
+    expect((await allControls(w, env.sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve planned", "signin-review running"]);
     expect(w.log.lines.join("\n")).toContain("the window is still open: the review reads its next hours once Graph has settled them");
     // The revision that gives the window its end ends the wait at once (the planner clears the waiting lease).
     const closed = { ...window, end: new Date(w.clock.now().getTime() - 2 * 3_600_000).toISOString(), status: "resolved" as const };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [closed]);
+    await w.services.ledger.replaceWindows(env.tenantId, "entra-signin", [closed]);
     await w.services.controls.plan(closed, ["signin-review", "preserve"], w.clock.now());
     for (let more = 0; more < 50; more++) {
       const outcome = await runControlTurn(deps, `closed-${String(more)}`);
       if (outcome.kind === "idle") break;
     }
-    const controls = await allControls(w, sim);
+    const controls = await allControls(w, env.sim);
     expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
     const preserve = controls.find((c) => c.control === "preserve");
     const manifest = await w.services.evidence.readManifest(preserve?.evidence?.manifestPath ?? "");
-    const truth = signInsBetween(sim, tenantId, manifest?.reviewed.from ?? "", manifest?.reviewed.to ?? "");
+    const truth = signInsBetween(env.sim, env.tenantId, manifest?.reviewed.from ?? "", manifest?.reviewed.to ?? "");
     const stored: string[] = [];
     for (const blob of manifest?.blobs ?? []) {
       for await (const line of w.services.evidence.readLines(blob.path)) stored.push((JSON.parse(line) as { id: string }).id);
@@ -1013,14 +1032,13 @@ describe("control runner: an open window preserved over many turns", () => {
     expect(new Set(stored)).toEqual(truth);
   });
   it("reads an open window on in steps of 6 hours, each once Graph has settled it, waiting with its lease in between", async () => {
-    const tenantId = sim.tenants[0]?.id ?? "";
-    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Open"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
-    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), start: "2024-09-20T00:00:00.000Z", end: null, status: "confirmed", windowId: "w-open" };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    const w = world(env.sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    await w.services.tenants.putMany([{ ...tenantProfile(env.tenantId, "Open"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window: BlindWindow = { ...windowFor(env.tenantId, "entra-signin", 30), start: "2024-09-20T00:00:00.000Z", end: null, status: "confirmed", windowId: "w-open" };
+    await w.services.ledger.replaceWindows(env.tenantId, "entra-signin", [window]);
     await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
-    const review = async () => (await allControls(w, sim)).find((c) => c.control === "signin-review");
-    const lease = async () => (await w.services.controlRuns.get(tenantId, "w-open", "signin-review"))?.leaseUntil;
+    const review = async () => (await allControls(w, env.sim)).find((c) => c.control === "signin-review");
+    const lease = async () => (await w.services.controlRuns.get(env.tenantId, "w-open", "signin-review"))?.leaseUntil;
 
     // 12:30: read up to what Graph has settled (12:00), then wait for the step 12:00–18:00 to settle (18:30).
     await runUntilIdle(w);
@@ -1028,28 +1046,28 @@ describe("control runner: an open window preserved over many turns", () => {
     expect(await lease()).toBe("2024-09-20T18:30:00.000Z");
     // Still waiting a minute before then: no turn reads anything.
     w.clock.advance(6 * 3_600_000 - 60_000);
-    sim.setNow(w.clock.now());
+    env.sim.setNow(w.clock.now());
     await runUntilIdle(w);
     expect((await review())?.coverage.reviewedTo).toBe("2024-09-20T12:00:00.000Z");
     // 18:31: the lease has run out; the next turn reads 12:00–18:00 and waits for the next step (00:30).
     w.clock.advance(2 * 60_000);
-    sim.setNow(w.clock.now());
+    env.sim.setNow(w.clock.now());
     await runUntilIdle(w);
     expect(await review()).toMatchObject({ state: "running", coverage: { reviewedTo: "2024-09-20T18:00:00.000Z" } });
     expect(await lease()).toBe("2024-09-21T00:30:00.000Z");
 
     // The incident ends at 18:00: the wait ends, the review is done, and each sign-in of the window is preserved once.
     const closed = { ...window, end: "2024-09-20T18:00:00.000Z", status: "resolved" as const };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [closed]);
+    await w.services.ledger.replaceWindows(env.tenantId, "entra-signin", [closed]);
     await w.services.controls.plan(closed, ["signin-review", "preserve"], w.clock.now());
     await runUntilIdle(w);
-    const controls = await allControls(w, sim);
+    const controls = await allControls(w, env.sim);
     expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
     const manifest = await w.services.evidence.readManifest(controls.find((c) => c.control === "preserve")?.evidence?.manifestPath ?? "");
     expect(manifest?.blobs.map((b) => `${b.from} ${b.to}`)).toEqual(["2024-09-20T00:00:00.000Z 2024-09-20T12:00:00.000Z", "2024-09-20T12:00:00.000Z 2024-09-20T18:00:00.000Z"]);
     const stored: string[] = [];
     for (const blob of manifest?.blobs ?? []) for await (const line of w.services.evidence.readLines(blob.path)) stored.push((JSON.parse(line) as { id: string }).id);
-    const truth = signInsBetween(sim, tenantId, closed.start, closed.end);
+    const truth = signInsBetween(env.sim, env.tenantId, closed.start, closed.end);
     expect(truth.size).toBeGreaterThan(300);
     expect(stored.length).toBe(truth.size);
     expect(new Set(stored)).toEqual(truth);
@@ -1170,61 +1188,48 @@ describe("control runner: a window that ended moments ago, while Graph still add
   // Graph lists a sign-in 20 minutes after it happened here; the window ended 5 minutes before the clock.
   const LATENCY_MS = 20 * 60_000;
   const RECENT = { start: "2024-09-20T06:00:00.000Z", end: "2024-09-20T12:25:00.000Z" };
-  let sim: GraphSimulator;
-  let tenantId: string;
-
-  beforeAll(async () => {
-    sim = await startGraphSimulator({ seed: 11, now: NOW, days: 3, throttling: false, ingestionLatencyMs: LATENCY_MS, tenants: [{ displayName: "Recent", licence: "p2", users: 40, attacks: [] }] });
-    tenantId = sim.tenants[0]?.id ?? "";
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
-  beforeEach(async () => {
-    await emptyAccount(azurite, ["table", "queue", "blob"]);
-    sim.setNow(NOW);
-  });
+  const env = simulatorPerDescribe({ seed: 11, now: NOW, days: 3, throttling: false, ingestionLatencyMs: LATENCY_MS, tenants: [{ displayName: "Recent", licence: "p2", users: 40, attacks: [] }] });
 
   async function plan(w: World): Promise<void> {
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Recent"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
-    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), ...RECENT, windowId: "w-recent" };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    await w.services.tenants.putMany([{ ...tenantProfile(env.tenantId, "Recent"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    const window: BlindWindow = { ...windowFor(env.tenantId, "entra-signin", 30), ...RECENT, windowId: "w-recent" };
+    await w.services.ledger.replaceWindows(env.tenantId, "entra-signin", [window]);
     await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
   }
 
   it("reads up to what Graph has settled, waits with its lease, then reads the rest: every sign-in of the window preserved", async () => {
-    const truth = signInsBetween(sim, tenantId, RECENT.start, RECENT.end);
-    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    const truth = signInsBetween(env.sim, env.tenantId, RECENT.start, RECENT.end);
+    const w = world(env.sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
     await plan(w);
     await runUntilIdle(w);
-    const waiting = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    const waiting = (await allControls(w, env.sim)).find((c) => c.control === "signin-review");
     expect(waiting).toMatchObject({ state: "running", coverage: { reviewedFrom: RECENT.start, reviewedTo: "2024-09-20T12:00:00.000Z" } });
     expect(w.log.lines.join("\n")).toContain("Graph may still be adding its last records");
-    const row = await w.services.controlRuns.get(tenantId, "w-recent", "signin-review");
+    const row = await w.services.controlRuns.get(env.tenantId, "w-recent", "signin-review");
     expect(row?.leaseUntil).toBe("2024-09-20T12:55:00.000Z");
 
     // Half an hour later Graph lists what the window holds; the lease has run out and the next turn reads the rest.
     w.clock.advance(30 * 60_000);
-    sim.setNow(w.clock.now());
+    env.sim.setNow(w.clock.now());
     await runUntilIdle(w);
-    const controls = await allControls(w, sim);
+    const controls = await allControls(w, env.sim);
     expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
     expect(controls.find((c) => c.control === "signin-review")?.coverage).toMatchObject({ reviewedFrom: RECENT.start, reviewedTo: RECENT.end });
-    const stored = await preservedIds(w, sim);
+    const stored = await preservedIds(w, env.sim);
     expect(truth.size).toBeGreaterThan(200);
     expect(stored.length).toBe(truth.size);
     expect(new Set(stored)).toEqual(truth);
   });
 
   it("without the settle time the review is done at once and misses the window's last records", async () => {
-    const truth = signInsBetween(sim, tenantId, RECENT.start, RECENT.end);
-    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0", BLINDWINDOW_REVIEW_SETTLE_MINUTES: "0" });
+    const truth = signInsBetween(env.sim, env.tenantId, RECENT.start, RECENT.end);
+    const w = world(env.sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0", BLINDWINDOW_REVIEW_SETTLE_MINUTES: "0" });
     await plan(w);
     await runUntilIdle(w);
-    const controls = await allControls(w, sim);
+    const controls = await allControls(w, env.sim);
     expect(controls.map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
-    const listed = signInsBetween(sim, tenantId, RECENT.start, new Date(Date.parse(NOW) - LATENCY_MS).toISOString());
-    expect(new Set(await preservedIds(w, sim))).toEqual(listed);
+    const listed = signInsBetween(env.sim, env.tenantId, RECENT.start, new Date(Date.parse(NOW) - LATENCY_MS).toISOString());
+    expect(new Set(await preservedIds(w, env.sim))).toEqual(listed);
     expect(listed.size).toBeLessThan(truth.size);
   });
 });
@@ -1232,115 +1237,93 @@ describe("control runner: a window that ended moments ago, while Graph still add
 describe("control runner: a delay window, whose records Graph lists only once the delay is over", () => {
   // Entra's own reporting stalled from 00:00 to 14:00: Graph lists that backlog at 14:00, when the incident ends.
   const DELAYED = { start: "2024-09-20T00:00:00.000Z", end: "2024-09-20T14:00:00.000Z" };
-  let sim: GraphSimulator;
-  let tenantId: string;
-
-  beforeAll(async () => {
-    sim = await startGraphSimulator({
-      seed: 13,
-      now: NOW,
-      days: 3,
-      throttling: false,
-      backlogs: [{ from: DELAYED.start, to: DELAYED.end, listedFrom: DELAYED.end }],
-      tenants: [{ displayName: "Backlog", licence: "p2", users: 30, attacks: [] }],
-    });
-    tenantId = sim.tenants[0]?.id ?? "";
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
-  beforeEach(async () => {
-    await emptyAccount(azurite, ["table", "queue", "blob"]);
-    sim.setNow(NOW);
+  const env = simulatorPerDescribe({
+    seed: 13,
+    now: NOW,
+    days: 3,
+    throttling: false,
+    backlogs: [{ from: DELAYED.start, to: DELAYED.end, listedFrom: DELAYED.end }],
+    tenants: [{ displayName: "Backlog", licence: "p2", users: 30, attacks: [] }],
   });
 
   async function plan(w: World, effect: BlindWindow["effect"], end: string | null): Promise<BlindWindow> {
-    const window: BlindWindow = { ...windowFor(tenantId, "entra-signin", 30), start: DELAYED.start, end, effect, status: end === null ? "confirmed" : "resolved", windowId: "w-delayed" };
-    await w.services.ledger.replaceWindows(tenantId, "entra-signin", [window]);
+    const window: BlindWindow = { ...windowFor(env.tenantId, "entra-signin", 30), start: DELAYED.start, end, effect, status: end === null ? "confirmed" : "resolved", windowId: "w-delayed" };
+    await w.services.ledger.replaceWindows(env.tenantId, "entra-signin", [window]);
     await w.services.controls.plan(window, ["signin-review", "preserve"], w.clock.now());
     return window;
   }
 
   function at(w: World, iso: string): void {
     w.clock.advance(Date.parse(iso) - w.clock.now().getTime());
-    sim.setNow(w.clock.now());
+    env.sim.setNow(w.clock.now());
   }
 
   /** Followed while open (12:30, nothing listed yet), closed at 14:00 by a revision at 14:10, run on until idle at 14:31. */
   async function followThenClose(w: World, effect: BlindWindow["effect"]): Promise<void> {
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Backlog"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    await w.services.tenants.putMany([{ ...tenantProfile(env.tenantId, "Backlog"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
     await plan(w, effect, null);
     await runUntilIdle(w);
-    expect((await allControls(w, sim)).find((c) => c.control === "signin-review")).toMatchObject({ state: "running", recordsRead: { "signIns:v1.0": 0, "signIns:beta": 0 }, coverage: { reviewedTo: "2024-09-20T12:00:00.000Z" } });
+    expect((await allControls(w, env.sim)).find((c) => c.control === "signin-review")).toMatchObject({ state: "running", recordsRead: { "signIns:v1.0": 0, "signIns:beta": 0 }, coverage: { reviewedTo: "2024-09-20T12:00:00.000Z" } });
     at(w, "2024-09-20T14:10:00.000Z");
     await plan(w, effect, DELAYED.end);
     await runUntilIdle(w);
     at(w, "2024-09-20T14:31:00.000Z");
     await runUntilIdle(w);
-    expect((await allControls(w, sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+    expect((await allControls(w, env.sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
   }
 
   it("reads the window again, whole, once its end has settled: every record Graph listed late is preserved", async () => {
-    const truth = signInsBetween(sim, tenantId, DELAYED.start, DELAYED.end);
-    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    const truth = signInsBetween(env.sim, env.tenantId, DELAYED.start, DELAYED.end);
+    const w = world(env.sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
     await followThenClose(w, "delay");
     expect(w.log.lines.join("\n")).toContain("the window's records were delayed and Graph has listed them now: the review reads the window again, whole");
-    const stored = await preservedIds(w, sim);
+    const stored = await preservedIds(w, env.sim);
     expect(truth.size).toBeGreaterThan(200);
     expect(stored.length).toBe(truth.size);
     expect(new Set(stored)).toEqual(truth);
-    const review = (await allControls(w, sim)).find((c) => c.control === "signin-review");
+    const review = (await allControls(w, env.sim)).find((c) => c.control === "signin-review");
     expect(review?.coverage).toMatchObject({ reviewedFrom: DELAYED.start, reviewedTo: DELAYED.end });
   });
 
   it("a loss window is not read again: the same reads leave out what Graph had not listed then", async () => {
-    const truth = signInsBetween(sim, tenantId, DELAYED.start, DELAYED.end);
-    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    const truth = signInsBetween(env.sim, env.tenantId, DELAYED.start, DELAYED.end);
+    const w = world(env.sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
     await followThenClose(w, "loss");
     expect(w.log.lines.join("\n")).not.toContain("reads the window again");
-    const stored = new Set(await preservedIds(w, sim));
+    const stored = new Set(await preservedIds(w, env.sim));
     // Only what was read after Graph listed the backlog (12:00 on) is there.
-    expect(stored).toEqual(signInsBetween(sim, tenantId, "2024-09-20T12:00:00.000Z", DELAYED.end));
+    expect(stored).toEqual(signInsBetween(env.sim, env.tenantId, "2024-09-20T12:00:00.000Z", DELAYED.end));
     expect(stored.size).toBeLessThan(truth.size / 2);
   });
 
   it("a delay window first read after its end has settled is read once", async () => {
-    const truth = signInsBetween(sim, tenantId, DELAYED.start, DELAYED.end);
-    const w = world(sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
+    const truth = signInsBetween(env.sim, env.tenantId, DELAYED.start, DELAYED.end);
+    const w = world(env.sim, { BLINDWINDOW_REVIEW_BASELINE_DAYS: "0" });
     at(w, "2024-09-20T14:31:00.000Z");
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Backlog"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
+    await w.services.tenants.putMany([{ ...tenantProfile(env.tenantId, "Backlog"), licence: "p2", logSources: ["entra-signin"] }], w.clock.now());
     await plan(w, "delay", DELAYED.end);
     await runUntilIdle(w);
-    expect((await allControls(w, sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
+    expect((await allControls(w, env.sim)).map((c) => `${c.control} ${c.state}`).sort()).toEqual(["preserve done", "signin-review done"]);
     expect(w.log.lines.join("\n")).not.toContain("reads the window again");
     expect(w.log.lines.filter((l) => l.includes("review started"))).toHaveLength(1);
-    expect(new Set(await preservedIds(w, sim))).toEqual(truth);
+    expect(new Set(await preservedIds(w, env.sim))).toEqual(truth);
   });
 });
 
 describe("control runner: a Free tenant, whose sign-in logs Graph refuses (403, no Entra ID P1/P2)", () => {
-  let sim: GraphSimulator;
-  let tenantId: string;
-  beforeAll(async () => {
-    sim = await startGraphSimulator({ seed: 12, now: NOW, days: 10, throttling: false, premiumRequiredForSignIns: true, tenants: [{ displayName: "Tailspin", licence: "free", users: 12, attacks: [] }] });
-    tenantId = sim.tenants[0]?.id ?? "";
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  const env = simulatorPerDescribe({ seed: 12, now: NOW, days: 10, throttling: false, premiumRequiredForSignIns: true, tenants: [{ displayName: "Tailspin", licence: "free", users: 12, attacks: [] }] });
 
   it("fails the sign-in controls at once with what to do and by when; the directory audits are still reviewed and preserved", async () => {
-    await emptyAccount(azurite, ["table", "queue", "blob"]);
-    const w = world(sim);
-    await w.services.tenants.putMany([{ ...tenantProfile(tenantId, "Tailspin"), licence: "free", logSources: ["entra-signin", "entra-audit"] }], w.clock.now());
+    const w = world(env.sim);
+    await w.services.tenants.putMany([{ ...tenantProfile(env.tenantId, "Tailspin"), licence: "free", logSources: ["entra-signin", "entra-audit"] }], w.clock.now());
     for (const source of ["entra-signin", "entra-audit"] as const) {
-      const window = { ...windowFor(tenantId, source, 7), start: "2024-09-16T08:00:00.000Z", end: "2024-09-19T16:00:00.000Z" };
-      await w.services.ledger.replaceWindows(tenantId, source, [window]);
+      const window = { ...windowFor(env.tenantId, source, 7), start: "2024-09-16T08:00:00.000Z", end: "2024-09-19T16:00:00.000Z" };
+      await w.services.ledger.replaceWindows(env.tenantId, source, [window]);
       await w.services.controls.plan(window, CONTROLS_BY_SOURCE[source], w.clock.now());
     }
     const run = await runUntilIdle(w);
     expect(run.errors).toBe(0);
-    const controls = await allControls(w, sim);
+    const controls = await allControls(w, env.sim);
     expect(controls.map((c) => `${c.source} ${c.control} ${c.state}`).sort()).toEqual([
       "entra-audit audit-review done",
       "entra-audit preserve done",
@@ -1353,6 +1336,6 @@ describe("control runner: a Free tenant, whose sign-in logs Graph refuses (403, 
       expect(c.error?.length).toBeLessThanOrEqual(200);
     }
     // Each sign-in control asked once per stream (v1.0 and beta): a refusal for want of a licence is not retried.
-    expect(sim.requests.filter((r) => r.path.includes("/auditLogs/signIns")).map((r) => r.status)).toEqual([403, 403, 403, 403]);
+    expect(env.sim.requests.filter((r) => r.path.includes("/auditLogs/signIns")).map((r) => r.status)).toEqual([403, 403, 403, 403]);
   });
 });
